@@ -1,0 +1,79 @@
+"""Landmarks of a whole clip, extracted once and cached on disk, keyed by the file's content.
+
+Training, evaluation and enrollment read the same clips many times; MediaPipe is the slow part,
+so each clip is run once and stored as ``<sha256>.npz`` in the cache folder
+(``$FINGERPRINT_LIVE_CACHE``, else ``~/.cache/fingerprint-live``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .landmarks import EXTRACTOR_VERSION, NUM_POINTS, LandmarkExtractor
+from .media import iter_video
+
+
+@dataclass(frozen=True)
+class ClipLandmarks:
+    """Per-frame landmarks of one clip; rows without a face are NaN."""
+
+    points: np.ndarray  # (N, 468, 3) float32
+    times: np.ndarray  # (N,) float64 seconds
+    num_faces: np.ndarray  # (N,) int8
+    width: int
+    height: int
+
+    @property
+    def found(self) -> np.ndarray:
+        return self.num_faces > 0
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("FINGERPRINT_LIVE_CACHE")
+    return Path(root) if root else Path.home() / ".cache" / "fingerprint-live"
+
+
+def content_key(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return f"{digest.hexdigest()}-v{EXTRACTOR_VERSION}"
+
+
+def extract_clip(path: str | Path, use_cache: bool = True) -> ClipLandmarks:
+    """Landmarks for every frame of ``path``; raises ``MediaError`` for unreadable video."""
+    cached = cache_dir() / "landmarks" / f"{content_key(path)}.npz" if use_cache else None
+    if cached is not None and cached.is_file():
+        with np.load(cached) as data:
+            return ClipLandmarks(
+                data["points"], data["times"], data["num_faces"],
+                int(data["size"][0]), int(data["size"][1]),
+            )
+    points, times, counts = [], [], []
+    width = height = 0
+    with LandmarkExtractor() as extractor:
+        for frame in iter_video(path):
+            face = extractor.process(frame.image)
+            width, height = face.width, face.height
+            points.append(face.points if face.found else np.full((NUM_POINTS, 3), np.nan, np.float32))
+            times.append(frame.time)
+            counts.append(face.num_faces)
+    clip = ClipLandmarks(
+        np.stack(points), np.asarray(times, np.float64), np.asarray(counts, np.int8), width, height
+    )
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(".tmp.npz")
+        np.savez(tmp, points=clip.points, times=clip.times, num_faces=clip.num_faces,
+                 size=np.array([width, height]))
+        os.replace(tmp, cached)
+    return clip

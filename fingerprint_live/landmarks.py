@@ -1,0 +1,103 @@
+"""Face landmarks from MediaPipe FaceMesh: one object, one ``process()`` call per frame.
+
+Which face is the driver: when several faces are in view, the extractor picks the one with the
+largest landmark bounding box (the person nearest the camera) and reports how many it saw, so the
+caller can warn or block. The 468 points come back in pixels; ``z`` uses the same pixel scale as
+``x`` (MediaPipe's convention), so distances are comparable across axes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import MediaError
+
+#: Bumped whenever extraction changes in a way that would change the cached arrays.
+EXTRACTOR_VERSION = 1
+NUM_POINTS = 468
+#: Up to this many faces are found, so that a second person in view is seen and counted.
+MAX_FACES = 4
+#: Frames are scaled down to at most this many pixels on the long side before detection:
+#: MediaPipe works at 192x192 internally, so larger inputs only cost time.
+MAX_SIDE = 1280
+
+
+@dataclass(frozen=True)
+class FaceLandmarks:
+    """The chosen face's landmarks in one frame, or ``None`` when no face was found."""
+
+    points: np.ndarray | None  # (468, 3) float32, pixels of the original frame
+    num_faces: int
+    width: int
+    height: int
+
+    @property
+    def found(self) -> bool:
+        return self.points is not None
+
+
+def choose_face(faces: list[np.ndarray]) -> int:
+    """Index of the face with the largest landmark bounding box (the documented rule)."""
+    areas = [np.ptp(f[:, 0]) * np.ptp(f[:, 1]) for f in faces]
+    return int(np.argmax(areas))
+
+
+class LandmarkExtractor:
+    """MediaPipe FaceMesh in video mode (tracking between frames); not thread-safe.
+
+    Use ``static=True`` for unrelated still images, where tracking would carry a face over.
+    """
+
+    def __init__(self, static: bool = False, min_confidence: float = 0.5) -> None:
+        import mediapipe as mp
+
+        self._mesh = mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=static,
+            max_num_faces=MAX_FACES,
+            refine_landmarks=False,
+            min_detection_confidence=min_confidence,
+            min_tracking_confidence=min_confidence,
+        )
+
+    def process(self, rgb: np.ndarray) -> FaceLandmarks:
+        """Landmarks of the driver's face in an RGB ``uint8`` frame of shape (H, W, 3)."""
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise MediaError(f"expected an RGB uint8 frame (H, W, 3), got {rgb.dtype} {rgb.shape}")
+        height, width = rgb.shape[:2]
+        if height == 0 or width == 0:
+            raise MediaError("the frame is empty (0 pixels)")
+        small = _shrink(rgb)
+        result = self._mesh.process(small)
+        faces = result.multi_face_landmarks or []
+        if not faces:
+            return FaceLandmarks(None, 0, width, height)
+        arrays = [_to_pixels(face, width, height) for face in faces]
+        return FaceLandmarks(arrays[choose_face(arrays)], len(arrays), width, height)
+
+    def close(self) -> None:
+        self._mesh.close()
+
+    def __enter__(self) -> LandmarkExtractor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _shrink(rgb: np.ndarray) -> np.ndarray:
+    import cv2
+
+    height, width = rgb.shape[:2]
+    scale = MAX_SIDE / max(height, width)
+    if scale >= 1:
+        return np.ascontiguousarray(rgb)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+
+
+def _to_pixels(face, width: int, height: int) -> np.ndarray:
+    pts = np.array([(p.x, p.y, p.z) for p in face.landmark], dtype=np.float32)
+    pts *= np.array([width, height, width], dtype=np.float32)
+    return pts

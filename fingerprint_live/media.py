@@ -1,0 +1,92 @@
+"""Reading videos and images with clear errors and size limits.
+
+Frames come out as RGB ``uint8`` arrays with their presentation time in seconds, which is what
+MediaPipe and the avatar want; nothing else in the project opens media files itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+from .errors import MediaError
+
+#: Frames or images with more pixels than this are refused (a 8K frame is 33 Mpx).
+MAX_PIXELS = 40_000_000
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded RGB frame and its time in seconds from the start of the stream."""
+
+    image: np.ndarray
+    time: float
+
+
+def _check_size(width: int, height: int, what: str) -> None:
+    if width <= 0 or height <= 0:
+        raise MediaError(f"{what} has an empty size ({width}x{height}).")
+    if width * height > MAX_PIXELS:
+        raise MediaError(
+            f"{what} is {width}x{height}, more than the {MAX_PIXELS:,} pixels this tool reads; "
+            "scale it down first."
+        )
+
+
+def iter_video(path: str | Path) -> Iterator[Frame]:
+    """Yield the frames of a video file, or raise :class:`MediaError` saying why it cannot."""
+    path = Path(path)
+    if not path.is_file():
+        raise MediaError(f"{path}: no such file.")
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, UnicodeDecodeError) as exc:
+        raise MediaError(f"{path}: not a readable video ({exc}).") from exc
+    with container:
+        if not container.streams.video:
+            raise MediaError(f"{path}: the file has no video stream.")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        base = None
+        count = 0
+        try:
+            for frame in container.decode(stream):
+                _check_size(frame.width, frame.height, f"{path}: a frame")
+                t = float(frame.pts * stream.time_base) if frame.pts is not None else None
+                if t is None:
+                    rate = float(stream.average_rate or 25)
+                    t = count / rate
+                if base is None:
+                    base = t
+                count += 1
+                yield Frame(frame.to_ndarray(format="rgb24"), t - base)
+        except av.error.FFmpegError as exc:
+            if count == 0:
+                raise MediaError(f"{path}: not a readable video ({exc}).") from exc
+            raise MediaError(
+                f"{path}: the video is damaged after frame {count} ({exc}); re-encode or trim it."
+            ) from exc
+    if count == 0:
+        raise MediaError(f"{path}: the video has no frames.")
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Read an image as RGB, refusing non-images and decompression bombs before decoding."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise MediaError(f"{path}: no such file.")
+    try:
+        with Image.open(path) as img:
+            _check_size(img.width, img.height, f"{path}")
+            img.load()
+            return np.asarray(img.convert("RGB"))
+    except UnidentifiedImageError as exc:
+        raise MediaError(f"{path}: not an image PNG/JPEG/WebP can read.") from exc
+    except (OSError, Image.DecompressionBombError) as exc:
+        raise MediaError(f"{path}: the image cannot be decoded ({exc}).") from exc
