@@ -30,10 +30,14 @@ LIPS_LOWER = [324, 318, 402, 317, 14, 87, 178, 88, 95]
 #: Upper and lower eyelid points paired across each eye (left eye, right eye).
 LIDS_UPPER = np.array([[161, 160, 159, 158, 157], [388, 387, 386, 385, 384]])
 LIDS_LOWER = np.array([[163, 144, 145, 153, 154], [390, 373, 374, 380, 381]])
+#: MediaPipe puts the lids of a closed eye about this fraction of the open gap apart; the
+#: driver's eye openness is rescaled so that this reads as shut.
+SHUT_EYE_RATIO = 0.45
 #: The portrait crop is this many times the landmark extent: room for hair and head motion.
 CROP_SCALE = 2.0
-#: Pixels between nodes of the grid on which the warp is solved before upsampling.
-GRID_STEP = 4
+#: Grid nodes per side on which the warp is solved before upsampling: fine enough that a shut
+#: eye (a few pixels) is squeezed shut, not blurred half open.
+GRID_NODES = 128
 #: Fixed points per side of the border ring that keeps the background still.
 ANCHORS_PER_SIDE = 9
 #: Newton steps that invert the forward mesh motion into a backward sampling map.
@@ -108,7 +112,8 @@ class DefaultAvatar:
         neutral = self._neutral
         gap_now = np.linalg.norm(driver[LIDS_UPPER] - driver[LIDS_LOWER], axis=2).sum(axis=1)
         gap_rest = np.linalg.norm(neutral[LIDS_UPPER] - neutral[LIDS_LOWER], axis=2).sum(axis=1)
-        openness = np.clip(gap_now / np.maximum(gap_rest, 1e-6), 0.0, 1.5)[:, None, None]
+        ratio = gap_now / np.maximum(gap_rest, 1e-6)
+        openness = np.clip((ratio - SHUT_EYE_RATIO) / (1 - SHUT_EYE_RATIO), 0.0, 1.5)[:, None, None]
         middle = (shape[LIDS_UPPER] + shape[LIDS_LOWER]) / 2
         half = (self._rest[LIDS_UPPER] - self._rest[LIDS_LOWER]) / 2 * openness
         shape[LIDS_UPPER] = middle + half
@@ -141,9 +146,9 @@ class MeshWarp:
     Newton steps into a backward map, upsampled and applied with one ``cv2.remap``.
     """
 
-    def __init__(self, rest: np.ndarray, size: int, step: int = GRID_STEP) -> None:
+    def __init__(self, rest: np.ndarray, size: int) -> None:
         self.size = size
-        self._step = step
+        self._step = step = max(1, size // GRID_NODES)
         ring = _border_ring(size, ANCHORS_PER_SIDE)
         self._points = np.vstack([np.clip(rest, 0.5, size - 1.5), ring]).astype(np.float32)
         self._num_face = len(rest)
