@@ -1,0 +1,126 @@
+"""``fingerprint-live animate``: drive an avatar portrait with a recorded video, offline.
+
+The same engines as a live call, fed one landmark pass per driver frame; useful to try a
+portrait or an engine before a call, and to make demo videos. Frames where the driver's face is
+not found repeat the last avatar frame, and the count is reported at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from fractions import Fraction
+from itertools import chain, islice
+from pathlib import Path
+
+import av
+import numpy as np
+from tqdm import tqdm
+
+from avatar.base import AvatarEngine
+from avatar.portrait import find_face, load_portrait
+
+from ..errors import FingerprintError, MediaError
+from ..landmarks import LandmarkExtractor
+from ..media import Frame, iter_video
+
+#: Output sizes accepted by ``--size`` (even, for yuv420p).
+SIZES = range(64, 1025, 2)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "animate",
+        help="animate a portrait with the motion of a driver video",
+        description="Animate a portrait with the face motion of a driver video and write an "
+        "MP4 (H.264) at the driver's frame rate. The first frame with a face is the neutral pose.",
+    )
+    parser.add_argument("--driver", type=Path, required=True, help="video of the driving face")
+    parser.add_argument("--avatar", type=Path, default=None,
+                        help="portrait image (default: the public-domain NASA astronaut photo)")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="MP4 file to write")
+    parser.add_argument("--engine", choices=["default", "fomm"], default="default",
+                        help="default: landmark mesh warp, no weights; fomm: First Order Motion "
+                        "Model (needs --checkpoint and the model runtime)")
+    parser.add_argument("--checkpoint", type=Path, default=None,
+                        help="FOMM checkpoint vox-cpk.pth.tar (--engine fomm)")
+    parser.add_argument("--size", type=int, default=256,
+                        help="output side in pixels for the default engine (FOMM is 256)")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.size not in SIZES:
+        raise FingerprintError(f"--size must be an even number from 64 to 1024, not {args.size}.")
+    if not args.output.parent.is_dir():
+        raise MediaError(f"{args.output.parent}: no such folder for the output video.")
+    portrait = load_portrait(args.avatar)
+    engine = _engine(args, portrait)
+    frames = iter_video(args.driver)
+    head = list(islice(frames, 10))
+    rate = _frame_rate(head)
+    total = held = 0
+    with LandmarkExtractor() as extractor, _Writer(args.output, engine.size, rate) as writer:
+        for frame in tqdm(chain(head, frames), desc="animate", unit="frame"):
+            result = engine.render(frame.image, extractor.process(frame.image))
+            writer.write(result.image)
+            total += 1
+            held += result.held
+    print(f"wrote {args.output}: {total} frames at {float(rate):.2f} fps, "
+          f"{held} held for lack of a face", file=sys.stderr)
+    return 0
+
+
+def _engine(args: argparse.Namespace, portrait: np.ndarray) -> AvatarEngine:
+    """The chosen engine; FOMM is imported only when asked for (it needs its runtime)."""
+    if args.engine == "default":
+        from avatar.default_avatar import DefaultAvatar
+
+        return DefaultAvatar(portrait, size=args.size)
+    if args.checkpoint is None:
+        raise FingerprintError("--engine fomm needs --checkpoint PATH (vox-cpk.pth.tar).")
+    try:
+        from avatar.fomm.engine import FommAvatar
+
+        return FommAvatar(portrait, checkpoint=args.checkpoint, backend="onnx",
+                          portrait_face=find_face(portrait))
+    except ImportError as exc:
+        raise FingerprintError(
+            f"--engine fomm needs the model runtime ({exc.name} is missing): install "
+            "fingerprint-live[cpu] and, to export the checkpoint once, fingerprint-live[train]."
+        ) from exc
+
+
+def _frame_rate(head: list[Frame]) -> Fraction:
+    """The driver's frame rate from its first frame times (25 fps for a single frame)."""
+    steps = [b.time - a.time for a, b in zip(head, head[1:], strict=False) if b.time > a.time]
+    if not steps:
+        return Fraction(25)
+    return Fraction(1 / statistics.median(steps)).limit_denominator(1001)
+
+
+class _Writer:
+    """H.264 (yuv420p) MP4 writer for square RGB frames."""
+
+    def __init__(self, path: Path, size: int, rate: Fraction) -> None:
+        self._container = av.open(str(path), mode="w")
+        self._stream = self._container.add_stream("libx264", rate=rate)
+        self._stream.width = self._stream.height = size
+        self._stream.pix_fmt = "yuv420p"
+
+    def write(self, rgb: np.ndarray) -> None:
+        self._mux(av.VideoFrame.from_ndarray(rgb, format="rgb24"))
+
+    def _mux(self, frame: av.VideoFrame | None) -> None:
+        for packet in self._stream.encode(frame):
+            self._container.mux(packet)
+
+    def __enter__(self) -> _Writer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._mux(None)  # flush the encoder
+        finally:
+            self._container.close()
