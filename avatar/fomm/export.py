@@ -25,21 +25,32 @@ OPSET = 17
 
 def export_onnx(kp_detector: KPDetector, generator: OcclusionAwareGenerator, kp_path: Path,
                 generator_path: Path, size: int = 256, relative_jacobian: bool = True) -> None:
-    """Trace both modules (fp32, batch 1, ``size`` x ``size``) into ONNX files."""
+    """Trace both modules (fp32, batch 1, ``size`` x ``size``) into ONNX files.
+
+    Each file appears only once complete, so an interrupted export is never taken for a finished
+    one (the engine reuses files it finds).
+    """
     kp_detector, generator = kp_detector.float().eval(), generator.float().eval()
     image = torch.rand(1, 3, size, size)
     with torch.no_grad(), warnings.catch_warnings():
         # The graphs are for one fixed size, so the tracer freezing shape checks is intended.
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         kp = kp_detector(image)
-        torch.onnx.export(kp_detector, (image,), str(kp_path), input_names=["image"],
-                          output_names=["value", "jacobian"], opset_version=OPSET, dynamo=False)
+        _export(kp_detector, (image,), kp_path, ["image"], ["value", "jacobian"])
         animator = RelativeAnimator(generator, relative_jacobian).eval()
         inputs = (image, kp.value, kp.jacobian, kp.value, kp.jacobian, kp.value, kp.jacobian,
                   torch.ones(1))
-        torch.onnx.export(animator, inputs, str(generator_path),
-                          input_names=list(RelativeAnimator.input_names),
-                          output_names=["prediction"], opset_version=OPSET, dynamo=False)
+        _export(animator, inputs, generator_path, list(RelativeAnimator.input_names),
+                ["prediction"])
+
+
+def _export(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], path: Path,
+            input_names: list[str], output_names: list[str]) -> None:
+    """TorchScript-based export (the dynamo exporter needs onnxscript), then an atomic rename."""
+    partial = Path(f"{path}.partial")
+    torch.onnx.export(module, inputs, str(partial), input_names=input_names,
+                      output_names=output_names, opset_version=OPSET, dynamo=False)
+    partial.replace(path)
 
 
 def main(argv: list[str] | None = None) -> None:
