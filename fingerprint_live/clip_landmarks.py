@@ -60,11 +60,12 @@ def extract_clip(path: str | Path, use_cache: bool = True) -> ClipLandmarks:
             )
     points, times, counts = [], [], []
     width = height = 0
+    missing = np.full((NUM_POINTS, 3), np.nan, np.float32)
     with LandmarkExtractor() as extractor:
         for frame in iter_video(path):
             face = extractor.process(frame.image)
             width, height = face.width, face.height
-            points.append(face.points if face.found else np.full((NUM_POINTS, 3), np.nan, np.float32))
+            points.append(face.points if face.found else missing)
             times.append(frame.time)
             counts.append(face.num_faces)
     clip = ClipLandmarks(

@@ -1,0 +1,57 @@
+"""``fingerprint-live eval``: the fixed evaluation protocol over a manifest's clips."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..embedder import Embedder
+from ..evaluation import embed_clips, evaluate_pairs, evaluate_takeover
+from ..features import to_head
+from ..manifest import read_manifest
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "eval",
+        help="score every ordered clip pair of a manifest (AUC, EER) and takeover streams",
+        description="For every ordered pair of distinct clips (A, B) of kind real or synthetic: "
+        "enroll from A alone and score B with the verifier's clip score; genuine when they "
+        "share an identity. Trains nothing; identities only label the pairs.",
+    )
+    p.add_argument("--manifest", required=True, help="CSV with path,identity,kind columns")
+    p.add_argument("--json", required=True, dest="out", help="write the results here")
+    p.add_argument("--takeover", action="store_true",
+                   help="also stream a genuine clip followed by another person's clip and "
+                   "measure time to MISMATCH and false MISMATCH per minute")
+    p.add_argument("--same-face", action="store_true",
+                   help="move every clip's motion onto one face shape (the default avatar "
+                   "portrait's) first, as an avatar shows everyone with one face")
+    p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p
+
+
+def avatar_shape():
+    """The default portrait's face shape in head coordinates."""
+    from avatar.portrait import find_face, load_portrait
+
+    return to_head(find_face(load_portrait()).points[None])[0]
+
+
+def run(args: argparse.Namespace) -> int:
+    embedder = Embedder(args.model, threads=2)
+    clips = read_manifest(args.manifest)
+    target = avatar_shape() if args.same_face else None
+    scored, skipped = embed_clips(clips, embedder, target, progress=not args.quiet)
+    result = evaluate_pairs(scored, embedder.info.model_id)
+    result.update(model=embedder.info.model_id[:16], clips=len(scored), skipped=skipped,
+                  same_face=args.same_face)
+    if args.takeover:
+        result["takeover"] = evaluate_takeover(scored, embedder, target,
+                                               progress=not args.quiet)
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps({k: result[k] for k in ("auc", "eer", "tpr_at_fpr_1pct", "n_genuine",
+                                             "n_impostor")}))
+    return 0

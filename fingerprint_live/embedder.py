@@ -1,0 +1,73 @@
+"""The shipped motion embedder, run with onnxruntime (CUDA when present, else CPU)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelError
+from .features import NUM_CHANNELS
+
+
+def default_model_dir() -> Path:
+    """``$FINGERPRINT_LIVE_MODELS``, else the ``models/`` folder shipped beside the package."""
+    env = os.environ.get("FINGERPRINT_LIVE_MODELS")
+    return Path(env) if env else Path(__file__).resolve().parents[1] / "models"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    model_id: str  # sha256 of the ONNX file: enrollments are bound to it
+    window: int
+    stride: int
+    fps: float
+    threshold: float  # the operating score threshold from the model card
+    meta: dict
+
+
+class Embedder:
+    """Windows of motion features ``(W, T, C)`` -> unit embeddings ``(W, D)``."""
+
+    def __init__(self, model_dir: str | Path | None = None, threads: int = 1) -> None:
+        import onnxruntime as ort
+
+        model_dir = Path(model_dir) if model_dir else default_model_dir()
+        onnx_path, meta_path = model_dir / "embedder.onnx", model_dir / "embedder.json"
+        for p in (onnx_path, meta_path):
+            if not p.is_file():
+                raise ModelError(
+                    f"{p} is missing: reinstall fingerprint-live, or train a model with "
+                    "`fingerprint-live train` and point FINGERPRINT_LIVE_MODELS at its folder."
+                )
+        blob = onnx_path.read_bytes()
+        meta = json.loads(meta_path.read_text())
+        if meta.get("channels") != NUM_CHANNELS:
+            raise ModelError(
+                f"{onnx_path} expects {meta.get('channels')} feature channels but this version "
+                f"computes {NUM_CHANNELS}: the model and the code do not match."
+            )
+        self.info = ModelInfo(
+            model_id=hashlib.sha256(blob).hexdigest(),
+            window=int(meta["window"]),
+            stride=int(meta["stride"]),
+            fps=float(meta["fps"]),
+            threshold=float(meta.get("threshold", 0.5)),
+            meta=meta,
+        )
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider")
+                     if p in ort.get_available_providers()]
+        self._session = ort.InferenceSession(blob, opts, providers=providers)
+
+    def embed(self, windows: np.ndarray) -> np.ndarray:
+        if len(windows) == 0:
+            return np.empty((0, 0), np.float32)
+        (out,) = self._session.run(None, {"windows": np.ascontiguousarray(windows, np.float32)})
+        return out

@@ -1,0 +1,184 @@
+"""Contrastive training of the motion embedder (Prashnani et al., arXiv 2305.03713).
+
+Each batch holds two views of several drivers. A view is a window of the driver's motion, most
+often transplanted onto the neutral face shape of another person in the batch, so that several
+drivers share one target shape (the paper's cross-reenactment). The loss pulls views of one
+driver together and pushes apart other drivers, with extra weight on other drivers shown on the
+same target shape, and on time-shuffled copies of each view (motion order matters, not just
+which poses occur).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .clip_landmarks import extract_clip
+from .errors import FingerprintError
+from .features import FPS, NUM_CHANNELS, frame_features, neutral_shape, transplant, window_features
+from .manifest import Clip
+from .motion import resampled_points
+
+WINDOW = 50  # 2 s at 25 fps
+STRIDE = 5  # a score every 0.2 s
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 1500
+    drivers_per_batch: int = 24
+    targets_per_batch: int = 4
+    transplant_prob: float = 0.75
+    temperature: float = 0.1
+    hard_negative_weight: float = 2.0
+    lr: float = 2e-3
+    weight_decay: float = 1e-3
+    seed: int = 0
+
+
+@dataclass
+class PreparedClip:
+    identity: str
+    points: np.ndarray  # resampled landmarks (N, 468, 3)
+    starts: np.ndarray  # first frames of the NaN-free full windows
+    shape: np.ndarray  # neutral face shape in head coordinates
+
+
+def prepare(clips: list[Clip], progress: bool = True) -> list[PreparedClip]:
+    """Landmarks (cached) and window starts for every clip with at least one full window."""
+    out = []
+    for clip in tqdm(clips, desc="landmarks", unit="clip", disable=not progress):
+        points = resampled_points(extract_clip(clip.path))
+        if len(points) < WINDOW:
+            continue
+        ok = ~np.isnan(points).any(axis=(1, 2))
+        full = np.convolve(ok, np.ones(WINDOW), "valid") == WINDOW
+        starts = np.flatnonzero(full)
+        if len(starts):
+            out.append(PreparedClip(clip.identity, points, starts, neutral_shape(points[ok])))
+    return out
+
+
+class BatchSampler:
+    """Draws the views, their target shapes and their time-shuffled copies."""
+
+    def __init__(self, clips: list[PreparedClip], config: TrainConfig) -> None:
+        self.clips = clips
+        self.cfg = config
+        self.by_identity: dict[str, list[int]] = defaultdict(list)
+        for i, clip in enumerate(clips):
+            self.by_identity[clip.identity].append(i)
+        self.identities = sorted(self.by_identity)
+        if len(self.identities) < 2:
+            raise FingerprintError("training needs clips of at least two identities.")
+        self.rng = np.random.default_rng(config.seed)
+
+    def _view(self, clip_index: int) -> np.ndarray:
+        clip = self.clips[clip_index]
+        start = int(self.rng.choice(clip.starts))
+        return clip.points[start:start + WINDOW]
+
+    def sample(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Windows ``(2V, T, C)``: V views then their V shuffled copies; identity and target ids."""
+        cfg, rng = self.cfg, self.rng
+        n = min(cfg.drivers_per_batch, len(self.identities))
+        drivers = rng.choice(len(self.identities), size=n, replace=False)
+        targets = rng.choice(len(self.clips), size=cfg.targets_per_batch, replace=False)
+        views, ids, tids = [], [], []
+        for d in drivers:
+            own = self.by_identity[self.identities[d]]
+            picks = rng.choice(own, size=2, replace=len(own) < 2)
+            for ci in picks:
+                pts = self._view(int(ci))
+                tid = -1
+                if rng.random() < cfg.transplant_prob:
+                    tid = int(rng.integers(len(targets)))
+                    pts = transplant(pts, self.clips[ci].shape, self.clips[targets[tid]].shape)
+                views.append(frame_features(pts))
+                ids.append(d)
+                tids.append(tid)
+        views = np.stack(views)
+        shuffled = np.stack([v[rng.permutation(WINDOW)] for v in views])
+        batch = window_features(np.concatenate([views, shuffled]))
+        return batch, np.asarray(ids), np.asarray(tids)
+
+
+def contrastive_loss(emb: torch.Tensor, ids: torch.Tensor, tids: torch.Tensor,
+                     temperature: float, hard_weight: float) -> torch.Tensor:
+    """Supervised contrastive loss over V views; rows V.. are shuffled copies (negatives only).
+
+    A negative's weight enters the softmax denominator as ``log(weight)`` added to its logit.
+    """
+    v = len(ids)
+    logits = emb[:v] @ emb.T / temperature
+    same = ids[:, None] == ids[None, :]
+    pos = torch.zeros_like(logits, dtype=torch.bool)
+    pos[:, :v] = same
+    pos.fill_diagonal_(False)
+    hard = torch.zeros_like(pos)
+    hard[:, :v] = (~same) & (tids[:, None] == tids[None, :]) & (tids[:, None] >= 0)
+    hard[:, v:] = True  # the shuffled copies
+    logits = logits + hard * math.log(hard_weight)
+    self_mask = torch.zeros_like(pos)
+    self_mask[:, :v].fill_diagonal_(True)
+    logits = logits.masked_fill(self_mask, float("-inf"))
+    log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
+    return -(log_prob.masked_fill(~pos, 0).sum(1) / pos.sum(1).clamp(min=1)).mean()
+
+
+def channel_stats(sampler: BatchSampler, batches: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and spread of training windows, stored in the model for scaling."""
+    data = np.concatenate([sampler.sample()[0] for _ in range(batches)]).reshape(-1, NUM_CHANNELS)
+    return data.mean(0), data.std(0) + 1e-4
+
+
+def train(clips: list[PreparedClip], config: TrainConfig, progress: bool = True):
+    """Train a ``MotionEmbedder``; returns the model (eval mode) and the loss per step."""
+    from .embedder_net import MotionEmbedder
+
+    torch.manual_seed(config.seed)
+    sampler = BatchSampler(clips, config)
+    model = MotionEmbedder(NUM_CHANNELS)
+    mean, std = channel_stats(sampler)
+    model.mean.copy_(torch.from_numpy(mean))
+    model.std.copy_(torch.from_numpy(std))
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=config.steps)
+    losses = []
+    model.train()
+    bar = tqdm(range(config.steps), desc="train", unit="step", disable=not progress)
+    for _ in bar:
+        batch, ids, tids = sampler.sample()
+        emb = model(torch.from_numpy(batch))
+        loss = contrastive_loss(emb, torch.from_numpy(ids), torch.from_numpy(tids),
+                                config.temperature, config.hard_negative_weight)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+        bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
+    return model.eval(), losses
+
+
+def export(model, out_dir: str | Path, info: dict) -> Path:
+    """Write ``embedder.onnx`` and ``embedder.json`` (window, stride, training facts)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    onnx_path = out_dir / "embedder.onnx"
+    dummy = torch.zeros(1, WINDOW, NUM_CHANNELS)
+    torch.onnx.export(
+        model, dummy, str(onnx_path), input_names=["windows"], output_names=["embeddings"],
+        dynamic_axes={"windows": {0: "batch"}, "embeddings": {0: "batch"}}, opset_version=17,
+        dynamo=False,
+    )
+    meta = {"window": WINDOW, "stride": STRIDE, "fps": FPS, "channels": NUM_CHANNELS, **info}
+    (out_dir / "embedder.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return onnx_path

@@ -1,0 +1,152 @@
+"""The sliding-window verifier: push one frame's landmarks, get the state.
+
+Every ``stride`` frames (on the uniform ``fps`` grid) the last ``window`` frames of motion are
+embedded and scored against the enrollment. The state follows the median of the last few window
+scores, so one odd window does not change it, and MISMATCH needs several bad windows in a row.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .embedder import Embedder
+from .enrollment import Enrollment
+from .errors import EnrollmentError
+from .features import NUM_CHANNELS, frame_features, resample, window_features
+from .landmarks import FaceLandmarks
+
+
+class State(enum.StrEnum):
+    NO_FACE = "NO_FACE"
+    WARMING_UP = "WARMING_UP"
+    VERIFIED = "VERIFIED"
+    SUSPECT = "SUSPECT"
+    MISMATCH = "MISMATCH"
+
+
+@dataclass(frozen=True)
+class Event:
+    """A state change: when (stream seconds), to what, from what, and the smoothed score."""
+
+    time: float
+    state: State
+    previous: State
+    score: float | None
+
+
+@dataclass(frozen=True)
+class Status:
+    state: State
+    score: float | None  # smoothed score of the latest windows; None before the first
+    num_faces: int
+    event: Event | None  # set on the push that changed the state
+
+
+@dataclass
+class VerifierConfig:
+    threshold: float | None = None  # None: the model card's operating threshold
+    window: int | None = None  # frames at the model's fps; None: the model's own
+    stride: int | None = None
+    smooth: int = 3  # median over this many window scores
+    mismatch_after: int = 3  # bad smoothed scores in a row before MISMATCH
+    recover_after: int = 5  # good smoothed scores in a row to leave MISMATCH
+    no_face_after: float = 0.5  # seconds without a face before NO_FACE
+
+
+class StreamingVerifier:
+    """Scores a live stream of landmarks against one enrollment; not thread-safe."""
+
+    def __init__(self, enrollment: Enrollment, embedder: Embedder,
+                 config: VerifierConfig | None = None,
+                 on_event: Callable[[Event], None] | None = None) -> None:
+        info = embedder.info
+        if enrollment.model_id != info.model_id:
+            raise EnrollmentError(
+                "the enrollment was made with another motion model; enroll again.")
+        self.cfg = cfg = config or VerifierConfig()
+        self.enrollment, self.embedder, self.on_event = enrollment, embedder, on_event
+        self.threshold = cfg.threshold if cfg.threshold is not None else info.threshold
+        self.window = cfg.window or info.window
+        self.step = (cfg.stride or info.stride) / info.fps
+        self.fps = info.fps
+        self._offsets = (np.arange(self.window) - (self.window - 1)) / info.fps
+        cap = self.window * 10  # half of it still spans a window at 4x the model fps
+        self._times = np.zeros(cap)
+        self._feats = np.zeros((cap, NUM_CHANNELS), np.float32)
+        self.state = State.WARMING_UP
+        self._reset_motion()
+        self._last_face = -np.inf
+        self.scores: list[tuple[float, float]] = []  # (time, raw window score), for timelines
+
+    def _reset_motion(self) -> None:
+        self._n = 0
+        self._next_eval = -np.inf
+        self._recent: deque[float] = deque(maxlen=self.cfg.smooth)
+        self._bad = self._good = 0
+        self._score: float | None = None
+
+    def push(self, face: FaceLandmarks, time: float) -> Status:
+        """Add one frame (landmarks and its time in seconds); returns the state after it."""
+        event = None
+        if face.found:
+            self._last_face = time
+            self._append(time, frame_features(face.points[None])[0])
+            if self.state is State.NO_FACE:
+                event = self._set(State.WARMING_UP, time)
+            if time >= self._next_eval and self._covered(time):
+                self._next_eval = time + self.step - 1e-6
+                event = self._score_window(time) or event
+        elif time - self._last_face > self.cfg.no_face_after and self.state is not State.NO_FACE:
+            self._reset_motion()
+            event = self._set(State.NO_FACE, time)
+        return Status(self.state, self._score, face.num_faces, event)
+
+    def _append(self, time: float, feats: np.ndarray) -> None:
+        cap = len(self._times)
+        if self._n == cap:  # keep the newer half: the window needs far less than cap frames
+            half = cap // 2
+            self._times[:half] = self._times[half:]
+            self._feats[:half] = self._feats[half:]
+            self._n = half
+        self._times[self._n] = time
+        self._feats[self._n] = feats
+        self._n += 1
+
+    def _covered(self, time: float) -> bool:
+        return self._n >= 2 and self._times[0] <= time + self._offsets[0] + 1e-6
+
+    def _score_window(self, time: float) -> Event | None:
+        n = self._n
+        frames = resample(self._times[:n], self._feats[:n], grid=time + self._offsets)
+        if np.isnan(frames).any():
+            return None
+        emb = self.embedder.embed(window_features(frames)[None])
+        raw = float(self.enrollment.score_samples(emb)[0])
+        self.scores.append((time, raw))
+        self._recent.append(raw)
+        self._score = float(np.median(self._recent))
+        return self._decide(self._score >= self.threshold, time)
+
+    def _decide(self, good: bool, time: float) -> Event | None:
+        self._good = self._good + 1 if good else 0
+        self._bad = 0 if good else self._bad + 1
+        state = self.state
+        if state is State.MISMATCH:
+            new = State.VERIFIED if self._good >= self.cfg.recover_after else state
+        elif good:
+            new = State.VERIFIED
+        else:
+            new = State.MISMATCH if self._bad >= self.cfg.mismatch_after else State.SUSPECT
+        return self._set(new, time) if new is not state else None
+
+    def _set(self, state: State, time: float) -> Event:
+        event = Event(time, state, self.state, self._score)
+        self.state = state
+        if self.on_event is not None:
+            self.on_event(event)
+        return event
