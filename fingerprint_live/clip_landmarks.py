@@ -51,7 +51,21 @@ def content_key(path: str | Path) -> str:
 
 def extract_clip(path: str | Path, use_cache: bool = True) -> ClipLandmarks:
     """Landmarks for every frame of ``path``; raises ``MediaError`` for unreadable video."""
-    cached = cache_dir() / "landmarks" / f"{content_key(path)}.npz" if use_cache else None
+    return cached_landmarks(content_key(path) if use_cache else None,
+                            lambda extractor: _landmark_frames(path, extractor))
+
+
+def _landmark_frames(path: str | Path, extractor: LandmarkExtractor):
+    for frame in iter_video(path):
+        yield extractor.process(frame.image), frame.time
+
+
+def cached_landmarks(key: str | None, frames) -> ClipLandmarks:
+    """The cached arrays for ``key``, else run ``frames(extractor)`` and cache the result.
+
+    ``frames`` yields ``(FaceLandmarks, time)`` pairs from one extractor in video mode.
+    """
+    cached = cache_dir() / "landmarks" / f"{key}.npz" if key else None
     if cached is not None and cached.is_file():
         with np.load(cached) as data:
             return ClipLandmarks(
@@ -62,11 +76,10 @@ def extract_clip(path: str | Path, use_cache: bool = True) -> ClipLandmarks:
     width = height = 0
     missing = np.full((NUM_POINTS, 3), np.nan, np.float32)
     with LandmarkExtractor() as extractor:
-        for frame in iter_video(path):
-            face = extractor.process(frame.image)
+        for face, time in frames(extractor):
             width, height = face.width, face.height
             points.append(face.points if face.found else missing)
-            times.append(frame.time)
+            times.append(time)
             counts.append(face.num_faces)
     clip = ClipLandmarks(
         np.stack(points), np.asarray(times, np.float64), np.asarray(counts, np.int8), width, height

@@ -8,7 +8,9 @@ label pairs; nothing is trained here.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
@@ -33,11 +35,16 @@ class Scored:
 
 
 def embed_clips(clips: list[Clip], embedder: Embedder, target_shape: np.ndarray | None,
-                progress: bool) -> tuple[list[Scored], list[str]]:
+                progress: bool, load: Callable[[Path], ClipLandmarks] = extract_clip,
+                ) -> tuple[list[Scored], list[str]]:
+    """Embed every clip's windows; clips with no full window (or unreadable) are skipped.
+
+    ``load`` gives a clip's landmarks: as recorded, or as seen through the avatar.
+    """
     scored, skipped = [], []
     for clip in tqdm(clips, desc="clips", unit="clip", disable=not progress):
         try:
-            marks = extract_clip(clip.path)
+            marks = load(clip.path)
         except FingerprintError as exc:
             skipped.append(f"{clip.path}: {exc}")
             continue

@@ -58,6 +58,32 @@ class VerifierConfig:
     no_face_after: float = 0.5  # seconds without a face before NO_FACE
 
 
+class Hysteresis:
+    """Window scores -> state: a median over the last few, then runs of good or bad.
+
+    One odd window cannot move the median of three; MISMATCH needs ``mismatch_after`` bad
+    smoothed scores in a row, and leaving it needs ``recover_after`` good ones.
+    """
+
+    def __init__(self, threshold: float, cfg: VerifierConfig) -> None:
+        self.threshold, self.cfg = threshold, cfg
+        self._recent: deque[float] = deque(maxlen=cfg.smooth)
+        self._good = self._bad = 0
+
+    def update(self, score: float, state: State) -> tuple[State, float]:
+        """The state after one more window score, and the smoothed score."""
+        self._recent.append(score)
+        smoothed = float(np.median(self._recent))
+        good = smoothed >= self.threshold
+        self._good = self._good + 1 if good else 0
+        self._bad = 0 if good else self._bad + 1
+        if state is State.MISMATCH:
+            return (State.VERIFIED if self._good >= self.cfg.recover_after else state), smoothed
+        if good:
+            return State.VERIFIED, smoothed
+        return (State.MISMATCH if self._bad >= self.cfg.mismatch_after else State.SUSPECT), smoothed
+
+
 class StreamingVerifier:
     """Scores a live stream of landmarks against one enrollment; not thread-safe."""
 
@@ -81,18 +107,20 @@ class StreamingVerifier:
         self.state = State.WARMING_UP
         self._reset_motion()
         self._last_face = -np.inf
-        self.scores: list[tuple[float, float]] = []  # (time, raw window score), for timelines
+        # (time, raw window score) of the last ~20 minutes, for timelines; bounded for long calls
+        self.scores: deque[tuple[float, float]] = deque(maxlen=6000)
 
     def _reset_motion(self) -> None:
         self._n = 0
         self._next_eval = -np.inf
-        self._recent: deque[float] = deque(maxlen=self.cfg.smooth)
-        self._bad = self._good = 0
+        self._hysteresis = Hysteresis(self.threshold, self.cfg)
         self._score: float | None = None
 
     def push(self, face: FaceLandmarks, time: float) -> Status:
         """Add one frame (landmarks and its time in seconds); returns the state after it."""
         event = None
+        if self._n and time <= self._times[self._n - 1]:
+            return Status(self.state, self._score, face.num_faces, None)  # late or repeated
         if face.found:
             self._last_face = time
             self._append(time, frame_features(face.points[None])[0])
@@ -128,21 +156,8 @@ class StreamingVerifier:
         emb = self.embedder.embed(window_features(frames)[None])
         raw = float(self.enrollment.score_samples(emb)[0])
         self.scores.append((time, raw))
-        self._recent.append(raw)
-        self._score = float(np.median(self._recent))
-        return self._decide(self._score >= self.threshold, time)
-
-    def _decide(self, good: bool, time: float) -> Event | None:
-        self._good = self._good + 1 if good else 0
-        self._bad = 0 if good else self._bad + 1
-        state = self.state
-        if state is State.MISMATCH:
-            new = State.VERIFIED if self._good >= self.cfg.recover_after else state
-        elif good:
-            new = State.VERIFIED
-        else:
-            new = State.MISMATCH if self._bad >= self.cfg.mismatch_after else State.SUSPECT
-        return self._set(new, time) if new is not state else None
+        new, self._score = self._hysteresis.update(raw, self.state)
+        return self._set(new, time) if new is not self.state else None
 
     def _set(self, state: State, time: float) -> Event:
         event = Event(time, state, self.state, self._score)

@@ -6,13 +6,13 @@ frames, and compares a facial signal (mouth, eyes, head turn) of driver and avat
 
 from __future__ import annotations
 
-import os
 from itertools import islice
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
+from shared_data import clip
 
 from avatar.default_avatar import DefaultAvatar
 from avatar.portrait import find_face, load_portrait
@@ -21,21 +21,11 @@ from fingerprint_live.errors import MediaError, NoFaceError
 from fingerprint_live.landmarks import LandmarkExtractor
 from fingerprint_live.media import iter_video
 
-DATA = Path(__file__).parents[2] / "shared" / "data"
 TALKING = "dreamtalk/data/style_clip/video/M030_front_neutral_level1_001.mp4"
 BLINKS = "liveportrait/driving/d7.mp4"  # closes both eyes several times
 HEAD_TURN = "liveportrait/driving/d12.mp4"  # turns far left and right
 FACE_THEN_NONE = "pyfeat/feat/tests/data/face_noface.mov"  # face leaves after frame 71
 SHORT = "more/deep_avsr/audio_only/demo/00008.mp4"  # 74 frames, 160x160
-
-
-def clip(relative: str) -> Path:
-    path = DATA / relative
-    if not path.is_file():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{path} is missing: CI must provide the shared clips in {DATA}")
-        pytest.skip(f"needs the shared clips in {DATA} (not on this machine)")
-    return path
 
 
 @pytest.fixture(scope="module")

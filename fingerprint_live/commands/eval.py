@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from ..avatar_render import rendered_clip
+from ..clip_landmarks import extract_clip
 from ..embedder import Embedder
 from ..evaluation import embed_clips, evaluate_pairs, evaluate_takeover
 from ..features import to_head
@@ -28,6 +30,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--same-face", action="store_true",
                    help="move every clip's motion onto one face shape (the default avatar "
                    "portrait's) first, as an avatar shows everyone with one face")
+    p.add_argument("--through-avatar", action="store_true",
+                   help="render every clip through the default avatar (one face for everyone) "
+                   "and find its landmarks again on the rendered frames; slow the first time, "
+                   "then cached")
     p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
@@ -44,10 +50,11 @@ def run(args: argparse.Namespace) -> int:
     embedder = Embedder(args.model, threads=2)
     clips = read_manifest(args.manifest)
     target = avatar_shape() if args.same_face else None
-    scored, skipped = embed_clips(clips, embedder, target, progress=not args.quiet)
+    load = rendered_clip if args.through_avatar else extract_clip
+    scored, skipped = embed_clips(clips, embedder, target, not args.quiet, load)
     result = evaluate_pairs(scored, embedder.info.model_id)
     result.update(model=embedder.info.model_id[:16], clips=len(scored), skipped=skipped,
-                  same_face=args.same_face)
+                  same_face=args.same_face, through_avatar=args.through_avatar)
     if args.takeover:
         result["takeover"] = evaluate_takeover(scored, embedder, target,
                                                progress=not args.quiet)

@@ -1,0 +1,67 @@
+"""Per-frame cost of the verifier (landmarks excluded) and of landmarks at 640x480.
+
+    python benchmarks/verifier_speed.py [--model DIR]
+
+The verifier embeds a window every ``stride`` frames, so its cost per frame is uneven: the
+median, the mean (the amortised cost) and the p95 are all printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fingerprint_live.clip_landmarks import extract_clip
+from fingerprint_live.embedder import Embedder
+from fingerprint_live.enroll import clip_embeddings
+from fingerprint_live.enrollment import Enrollment
+from fingerprint_live.landmarks import FaceLandmarks, LandmarkExtractor
+from fingerprint_live.media import iter_video
+from fingerprint_live.verifier import StreamingVerifier
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+ENROLL = DATA / "dreamtalk/data/style_clip/video/M030_front_angry_level3_001.mp4"
+PROBE = DATA / "more/sstzal+DFRF/dataset/vids/french.mp4"  # 60 s, 512x512
+
+
+def stats(ms: list[float]) -> dict:
+    a = np.asarray(ms)
+    return {"median_ms": float(np.median(a)), "mean_ms": float(a.mean()),
+            "p95_ms": float(np.percentile(a, 95)), "frames": len(a)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default=None)
+    args = ap.parse_args()
+    embedder = Embedder(args.model)
+    emb, _ = clip_embeddings(extract_clip(ENROLL), embedder)
+    verifier = StreamingVerifier(Enrollment(emb, embedder.info.model_id, 0.0), embedder)
+    probe = extract_clip(PROBE)
+    faces = [FaceLandmarks(p if n else None, int(n), probe.width, probe.height)
+             for p, n in zip(probe.points, probe.num_faces, strict=True)]
+    verify_ms = []
+    for face, t in zip(faces, probe.times, strict=True):
+        start = time.perf_counter()
+        verifier.push(face, float(t))
+        verify_ms.append((time.perf_counter() - start) * 1e3)
+    landmark_ms = []
+    with LandmarkExtractor() as extractor:
+        for i, frame in enumerate(iter_video(PROBE)):
+            if i == 300:
+                break
+            image = cv2.resize(frame.image, (640, 480))
+            start = time.perf_counter()
+            extractor.process(image)
+            landmark_ms.append((time.perf_counter() - start) * 1e3)
+    print(json.dumps({"verifier_per_frame": stats(verify_ms[50:]),
+                      "landmarks_640x480": stats(landmark_ms[10:])}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""What a receiver sees: a clip re-rendered through the default avatar, its landmarks found again.
+
+An avatar shows the target's face shape, not the driver's, so the accuracy that counts is measured
+on every clip rendered onto one and the same portrait. The driver's landmarks drive the avatar;
+MediaPipe then runs on the rendered frames, as it would on the far side of a call. Results are
+cached by the clip's content and the render version.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .clip_landmarks import ClipLandmarks, cached_landmarks, content_key
+from .landmarks import FaceLandmarks, LandmarkExtractor
+from .media import iter_video
+
+#: Bumped when the default avatar changes what it renders.
+RENDER_VERSION = 1
+RENDER_SIZE = 256
+
+
+def rendered_clip(path: str | Path) -> ClipLandmarks:
+    """Landmarks of ``path`` as rendered through the default avatar (astronaut portrait)."""
+    from avatar.default_avatar import DefaultAvatar
+    from avatar.portrait import load_portrait
+
+    def frames(extractor: LandmarkExtractor):
+        engine = DefaultAvatar(load_portrait(), RENDER_SIZE)
+        with LandmarkExtractor() as driver:
+            for frame in iter_video(path):
+                out = engine.render(frame.image, driver.process(frame.image))
+                seen = extractor.process(out.image)
+                if out.held:  # a repeated frame is no motion: count it as a lost face
+                    seen = FaceLandmarks(None, 0, seen.width, seen.height)
+                yield seen, frame.time
+
+    return cached_landmarks(f"{content_key(path)}-avatar{RENDER_VERSION}", frames)

@@ -1,0 +1,55 @@
+"""MediaPipe landmarks on real faces: the face rule, the count, and the on-disk cache."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from shared_data import clip
+
+from fingerprint_live import clip_landmarks
+from fingerprint_live.clip_landmarks import extract_clip
+from fingerprint_live.landmarks import NUM_POINTS, LandmarkExtractor
+from fingerprint_live.media import read_image
+
+
+def test_largest_of_two_faces_is_the_driver_and_both_are_counted() -> None:
+    big = read_image(clip("yalefaces/subject01.normal"))
+    small = cv2.resize(read_image(clip("yalefaces/subject02.normal")), None, fx=0.6, fy=0.6)
+    canvas = np.full((big.shape[0], big.shape[1] + small.shape[1], 3), 128, np.uint8)
+    canvas[:, : big.shape[1]] = big
+    canvas[: small.shape[0], big.shape[1]:] = small
+    with LandmarkExtractor(static=True) as extractor:
+        face = extractor.process(canvas)
+        alone = extractor.process(big)
+    assert face.num_faces == 2
+    assert face.points.shape == (NUM_POINTS, 3)
+    assert face.points[:, 0].max() < big.shape[1]  # the chosen face is the big one, on the left
+    assert np.allclose(face.points[:, :2], alone.points[:, :2], atol=3)
+
+
+def test_no_face_is_reported_not_invented() -> None:
+    with LandmarkExtractor(static=True) as extractor:
+        face = extractor.process(np.full((240, 320, 3), 90, np.uint8))
+    assert not face.found and face.num_faces == 0 and face.points is None
+
+
+def test_clip_landmarks_are_cached_by_content(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("FINGERPRINT_LIVE_CACHE", str(tmp_path))
+    path = clip("more/deep_avsr/audio_only/demo/00008.mp4")
+    first = extract_clip(path)
+    cached = list((tmp_path / "landmarks").glob("*.npz"))
+    assert len(cached) == 1 and cached[0].name.startswith(clip_landmarks.content_key(path))
+    second = extract_clip(path)
+    assert np.array_equal(first.points, second.points, equal_nan=True)
+    assert first.found.mean() > 0.9 and len(first) == len(first.times)
+    copy = tmp_path / "copy.mp4"
+    copy.write_bytes(path.read_bytes() + b"\0")  # other content, other key
+    assert clip_landmarks.content_key(copy) != clip_landmarks.content_key(path)
+
+
+def test_rejects_a_frame_that_is_not_rgb() -> None:
+    from fingerprint_live.errors import MediaError
+
+    with LandmarkExtractor() as extractor, pytest.raises(MediaError, match="RGB uint8"):
+        extractor.process(np.zeros((10, 10), np.float32))
