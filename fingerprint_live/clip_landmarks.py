@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .landmarks import EXTRACTOR_VERSION, NUM_POINTS, LandmarkExtractor
-from .media import iter_video
+from .media import iter_video, require_file
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,9 @@ def cache_dir() -> Path:
 
 
 def content_key(path: str | Path) -> str:
+    """The cache key of a file: its SHA-256 and the extractor version."""
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open(require_file(path), "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return f"{digest.hexdigest()}-v{EXTRACTOR_VERSION}"

@@ -37,11 +37,17 @@ def _check_size(width: int, height: int, what: str) -> None:
         )
 
 
-def iter_video(path: str | Path) -> Iterator[Frame]:
-    """Yield the frames of a video file, or raise :class:`MediaError` saying why it cannot."""
+def require_file(path: str | Path) -> Path:
+    """``path`` as a Path, or :class:`MediaError` when there is no such file."""
     path = Path(path)
     if not path.is_file():
         raise MediaError(f"{path}: no such file.")
+    return path
+
+
+def iter_video(path: str | Path) -> Iterator[Frame]:
+    """Yield the frames of a video file, or raise :class:`MediaError` saying why it cannot."""
+    path = require_file(path)
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, UnicodeDecodeError) as exc:
@@ -78,9 +84,7 @@ def read_image(path: str | Path) -> np.ndarray:
     """Read an image as RGB, refusing non-images and decompression bombs before decoding."""
     from PIL import Image, UnidentifiedImageError
 
-    path = Path(path)
-    if not path.is_file():
-        raise MediaError(f"{path}: no such file.")
+    path = require_file(path)
     try:
         with Image.open(path) as img:
             _check_size(img.width, img.height, f"{path}")
@@ -88,5 +92,8 @@ def read_image(path: str | Path) -> np.ndarray:
             return np.asarray(img.convert("RGB"))
     except UnidentifiedImageError as exc:
         raise MediaError(f"{path}: not an image PNG/JPEG/WebP can read.") from exc
-    except (OSError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise MediaError(f"{path}: the image has more than the {MAX_PIXELS:,} pixels this tool "
+                         "reads (a decompression bomb?); scale it down first.") from exc
+    except OSError as exc:
         raise MediaError(f"{path}: the image cannot be decoded ({exc}).") from exc

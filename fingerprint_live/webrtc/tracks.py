@@ -1,0 +1,125 @@
+"""aiortc tracks: ``AvatarTrack`` on the sender, ``VerifyTrack`` on the receiver.
+
+Both wrap an incoming video track and run each frame through a :class:`Pipeline` on one worker
+thread, so the event loop never waits on MediaPipe. A reader task keeps only the newest incoming
+frame (one slot, no queue): when processing is slower than the camera, stale frames are dropped
+and latency stays at about one frame's work. Output frames keep the input's ``pts`` and
+``time_base``. Events go to ``on("event", ...)`` listeners and, as JSON, to a data channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from aiortc import MediaStreamTrack, RTCDataChannel
+from aiortc.mediastreams import MediaStreamError
+from av import VideoFrame
+
+from ..embedder import Embedder
+from ..enrollment import Enrollment
+from ..guard import GuardConfig, Policy
+from ..pipeline import LiveEvent, LiveFrame, Pipeline
+from ..verifier import StreamingVerifier, VerifierConfig
+
+#: Output frames remembered for the fps and latency figures (a few seconds).
+STATS_FRAMES = 100
+
+
+class AvatarTrack(MediaStreamTrack):
+    """The guarded avatar of ``source`` (a camera or a remote track), as a video track."""
+
+    kind = "video"
+
+    def __init__(self, source: MediaStreamTrack, pipeline: Pipeline,
+                 channel: RTCDataChannel | None = None) -> None:
+        super().__init__()
+        self.source, self.pipeline, self.channel = source, pipeline, channel
+        self.last: LiveFrame | None = None
+        self.frames_in = self.dropped = 0
+        self._newest: tuple[VideoFrame, float] | None = None
+        self._arrived = asyncio.Event()
+        self._source_ended = False
+        self._reader: asyncio.Task | None = None
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="pipeline")
+        self._done: deque[tuple[float, float]] = deque(maxlen=STATS_FRAMES)  # (out, latency)
+
+    async def recv(self) -> VideoFrame:
+        if self._reader is None:
+            self._reader = asyncio.ensure_future(self._read())
+        while self._newest is None:
+            if self._source_ended or self.readyState != "live":
+                self.stop()
+                raise MediaStreamError
+            self._arrived.clear()
+            await self._arrived.wait()
+        frame, arrived = self._newest
+        self._newest = None
+        out = await asyncio.get_running_loop().run_in_executor(self._executor, self._work, frame)
+        self._done.append((time.monotonic(), time.monotonic() - arrived))
+        if self.last is not None and self.last.event is not None:
+            self._publish(self.last.event)
+        return out
+
+    def _work(self, frame: VideoFrame) -> VideoFrame:
+        """On the pipeline thread: decode to RGB, run the pipeline, encode the output frame."""
+        stamp = float(frame.pts * frame.time_base) if frame.pts is not None else time.monotonic()
+        result = self.pipeline.process(frame.to_ndarray(format="rgb24"), stamp)
+        self.last = result
+        out = VideoFrame.from_ndarray(result.image, format="rgb24")
+        out.pts, out.time_base = frame.pts, frame.time_base
+        return out
+
+    async def _read(self) -> None:
+        try:
+            while True:
+                frame = await self.source.recv()
+                self.frames_in += 1
+                if self._newest is not None:
+                    self.dropped += 1
+                self._newest = (frame, time.monotonic())
+                self._arrived.set()
+        except MediaStreamError:
+            self._source_ended = True
+            self._arrived.set()
+
+    def _publish(self, event: LiveEvent) -> None:
+        self.emit("event", event)
+        if self.channel is not None and self.channel.readyState == "open":
+            self.channel.send(json.dumps(event.to_json()))
+
+    def stats(self) -> dict:
+        """Output fps and processing latency (arrival to output, ms) over the last frames."""
+        if len(self._done) < 2:
+            return {"fps": 0.0, "latency_ms": None, "dropped": self.dropped}
+        times = np.array([t for t, _ in self._done])
+        lat = np.array([lat for _, lat in self._done]) * 1000
+        span = times[-1] - times[0]
+        return {"fps": round((len(times) - 1) / span, 1) if span > 0 else 0.0,
+                "latency_ms": round(float(np.median(lat)), 1), "dropped": self.dropped}
+
+    def stop(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+        if self.readyState == "live":
+            self._executor.submit(self.pipeline.close)
+            self._executor.shutdown(wait=False)
+        super().stop()
+
+
+class VerifyTrack(AvatarTrack):
+    """Receiver side: checks an incoming avatar stream against an enrollment.
+
+    Only the synthetic video is seen here (the paper's setting). Frames pass through unchanged
+    unless a ``policy`` other than OFF is asked for; state changes come out as events.
+    """
+
+    def __init__(self, source: MediaStreamTrack, enrollment: Enrollment, embedder: Embedder,
+                 config: VerifierConfig | None = None, policy: Policy = Policy.OFF,
+                 channel: RTCDataChannel | None = None) -> None:
+        verifier = StreamingVerifier(enrollment, embedder, config)
+        super().__init__(source, Pipeline(None, verifier, GuardConfig(policy=policy)), channel)
