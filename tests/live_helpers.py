@@ -1,0 +1,48 @@
+"""Shared by the live tests: who is enrolled, which clips stream, and how a guarded frame looks.
+
+The enrolled person is MEAD M030 (four clips); the genuine stream is another M030 clip and the
+impostor is MEAD W009. Each stream is one recording: a cut between two recordings makes the face
+jump, and the windows across a cut score low for about a second, whoever is on both sides.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from shared_data import clip
+
+from fingerprint_live.embedder import Embedder
+from fingerprint_live.enroll import build_enrollment
+from fingerprint_live.enrollment import Enrollment
+
+MEAD = "dreamtalk/data/style_clip/video/{}_front_{}.mp4"
+ENROLL = [MEAD.format("M030", e) for e in
+          ("angry_level3_001", "contempt_level3_001", "disgusted_level3_001", "fear_level3_001")]
+GENUINE = MEAD.format("M030", "happy_level3_001")  # another recording of M030
+IMPOSTOR = MEAD.format("W009", "angry_level3_001")
+#: The impostor must be MISMATCH, and their frames blocked, within this many seconds.
+TAKEOVER_S = 3.0
+
+SLATE = np.array([28, 28, 36])
+AMBER = np.array([235, 170, 20])
+
+
+def enroll_m030(embedder: Embedder) -> Enrollment:
+    return build_enrollment([clip(p) for p in ENROLL], embedder, min_seconds=8)
+
+
+def clips(relatives: list[str]) -> list[Path]:
+    return [clip(p) for p in relatives]
+
+
+def is_slate(image: np.ndarray) -> bool:
+    """Most of the frame is the block slate's colour (lossy video allowed)."""
+    close = np.abs(image.astype(int) - SLATE).max(axis=2) < 20
+    return bool(close.mean() > 0.7)
+
+
+def has_mark(image: np.ndarray) -> bool:
+    """The amber "verifying" band along the bottom edge."""
+    band = image[-6:].reshape(-1, 3).astype(int)
+    return bool((np.abs(band - AMBER).max(axis=1) < 40).mean() > 0.7)

@@ -1,0 +1,159 @@
+"""Two in-process aiortc peers on 127.0.0.1 stream real clips through ``AvatarTrack``.
+
+The sender plays clips as its camera, guards the avatar against the M030 enrollment and sends
+state changes on a data channel; the receiver records the frames and messages it gets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+from aiortc import RTCPeerConnection
+from live_helpers import (
+    GENUINE,
+    IMPOSTOR,
+    TAKEOVER_S,
+    clips,
+    enroll_m030,
+    has_mark,
+    is_slate,
+)
+
+from avatar.default_avatar import DefaultAvatar
+from avatar.portrait import load_portrait
+from fingerprint_live.embedder import Embedder
+from fingerprint_live.enrollment import Enrollment
+from fingerprint_live.guard import GuardConfig
+from fingerprint_live.pipeline import Pipeline
+from fingerprint_live.verifier import StreamingVerifier
+from fingerprint_live.webrtc import (
+    AvatarTrack,
+    VerifyTrack,
+    VideoFileTrack,
+    loopback_only,
+    negotiate,
+    rtc_configuration,
+)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    return Embedder()
+
+
+@pytest.fixture(scope="module")
+def enrollment(embedder: Embedder) -> Enrollment:
+    return enroll_m030(embedder)
+
+
+@dataclass
+class Call:
+    events: list[dict] = field(default_factory=list)  # data-channel messages, in order
+    frames: list[np.ndarray] = field(default_factory=list)  # what the receiver decoded
+
+
+async def _drain(track, call: Call) -> None:
+    try:
+        while True:
+            call.frames.append((await track.recv()).to_ndarray(format="rgb24"))
+    except Exception:  # noqa: BLE001 - the track ends when the call closes
+        return
+
+
+async def stream(source: VideoFileTrack, pipeline: Pipeline, limit: float = 40) -> Call:
+    """Send ``source`` through an AvatarTrack to a receiver peer until the source ends."""
+    call = Call()
+    sender = RTCPeerConnection(rtc_configuration())
+    receiver = RTCPeerConnection(rtc_configuration())
+    ended = asyncio.Event()
+    source.on("ended", ended.set)
+    drains = []
+
+    @receiver.on("datachannel")
+    def _channel(channel) -> None:
+        channel.on("message", lambda m: call.events.append(json.loads(m)))
+
+    @receiver.on("track")
+    def _track(track) -> None:
+        drains.append(asyncio.ensure_future(_drain(track, call)))
+
+    with loopback_only():
+        channel = sender.createDataChannel("events")
+        sender.addTrack(AvatarTrack(source, pipeline, channel))
+        await negotiate(sender, receiver)
+        await asyncio.wait_for(ended.wait(), limit)
+        await asyncio.sleep(0.5)  # the last frames and messages in flight
+        await sender.close()
+        await receiver.close()
+        await asyncio.gather(*drains)
+    return call
+
+
+def guarded(enrollment: Enrollment, embedder: Embedder) -> Pipeline:
+    return Pipeline(DefaultAvatar(load_portrait()), StreamingVerifier(enrollment, embedder),
+                    GuardConfig())
+
+
+def test_the_enrolled_person_is_verified_and_passes(enrollment, embedder) -> None:
+    call = asyncio.run(stream(VideoFileTrack(clips([GENUINE])), guarded(enrollment, embedder)))
+    states = [e["state"] for e in call.events]
+    assert states[0] == "WARMING_UP" and call.events[0]["action"] == "mark", call.events
+    assert "VERIFIED" in states and "MISMATCH" not in states, call.events
+    assert all(e["action"] != "block" for e in call.events), call.events
+    assert len(call.frames) > 60, "the receiver got too few frames"
+    assert has_mark(call.frames[5]), "before a verdict the avatar must carry the verifying mark"
+    tail = call.frames[-25:]  # the last second: verified, the avatar goes out clean
+    assert not any(is_slate(f) or has_mark(f) for f in tail)
+    assert np.mean([f.std() for f in tail]) > 20, "the clean frames should show the portrait"
+
+
+def test_another_person_is_blocked_within_the_takeover_target(enrollment, embedder) -> None:
+    call = asyncio.run(stream(VideoFileTrack(clips([IMPOSTOR])), guarded(enrollment, embedder)))
+    blocks = [e for e in call.events if e["action"] == "block"]
+    assert blocks, f"the impostor was never blocked: {call.events}"
+    first = blocks[0]
+    assert first["state"] == "MISMATCH" and first["reason"] == "not the enrolled user"
+    assert first["time"] <= TAKEOVER_S, "blocked later than the takeover target after frame 0"
+    assert "VERIFIED" not in [e["state"] for e in call.events if e["time"] <= first["time"]]
+    assert sum(is_slate(f) for f in call.frames) >= 10, "blocked frames must reach the peer"
+
+
+def test_verify_track_checks_the_avatar_stream_on_the_receiver(enrollment, embedder) -> None:
+    """Receiver side: only the avatar video is seen; frames pass through, state comes as events."""
+
+    async def run() -> tuple[list, int]:
+        sender = RTCPeerConnection(rtc_configuration())
+        receiver = RTCPeerConnection(rtc_configuration())
+        source = VideoFileTrack(clips([GENUINE]))
+        ended, seen, events = asyncio.Event(), [], []
+        source.on("ended", ended.set)
+        pipeline = Pipeline(DefaultAvatar(load_portrait()), None, GuardConfig(policy="off"))
+
+        @receiver.on("track")
+        def _track(track) -> None:
+            checked = VerifyTrack(track, enrollment, embedder)
+            checked.on("event", events.append)
+            seen.append(asyncio.ensure_future(_drain(checked, Call())))
+
+        with loopback_only():
+            sender.addTrack(AvatarTrack(source, pipeline))
+            await negotiate(sender, receiver)
+            await asyncio.wait_for(ended.wait(), 30)
+            await sender.close()
+            await receiver.close()
+            await asyncio.gather(*seen)
+        return events, len(seen)
+
+    events, tracks = asyncio.run(run())
+    assert tracks == 1
+    states = [e.state.value for e in events]
+    assert states and states[0] == "WARMING_UP", states
+    assert "NO_FACE" not in states, "the receiver must find the avatar's face"
+    assert any(s in ("VERIFIED", "SUSPECT", "MISMATCH") for s in states), states
+
