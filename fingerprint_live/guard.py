@@ -42,6 +42,9 @@ class GuardConfig:
     no_face_grace: float = 2.0  # seconds of NO_FACE before it counts as bad
     max_lag: float = 1.0  # stream seconds the verifier may trail the frames
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "policy", Policy(self.policy))  # "flag" from a CLI or a page
+
 
 @dataclass(frozen=True)
 class Decision:
