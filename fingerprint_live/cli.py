@@ -14,7 +14,7 @@ import sys
 from .errors import FingerprintError
 
 #: Subcommands in the order ``--help`` lists them.
-COMMANDS = ["enroll", "verify", "train", "eval", "animate"]
+COMMANDS = ["enroll", "verify", "train", "eval", "animate", "cam"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,94 @@
+"""``fingerprint-live cam``: the guarded avatar as a virtual webcam for any video app."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from pathlib import Path
+
+from ..errors import FingerprintError
+from ..guard import GuardConfig, Policy
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "cam",
+        help="send the guarded avatar to a virtual webcam",
+        description="Read the webcam (or --input VIDEO), animate the avatar, check who drives "
+        "it against the enrollment, and send the guarded frames to a virtual camera "
+        "(v4l2loopback on Linux, OBS Virtual Camera on Windows and macOS). Keys: c re-calibrates "
+        "the avatar's neutral pose, q quits (in the preview window, or typed then Enter).",
+    )
+    p.add_argument("--enrollment", type=Path, default=None,
+                   help="enrollment file (.fpe); required unless --policy off")
+    p.add_argument("--camera", type=int, default=0, help="OpenCV camera index (default: 0)")
+    p.add_argument("--input", type=Path, default=None, help="play this video as the webcam")
+    p.add_argument("--loop", action="store_true", help="with --input: play it again and again")
+    p.add_argument("--avatar", type=Path, default=None,
+                   help="portrait image (default: the public-domain NASA astronaut photo)")
+    p.add_argument("--size", type=int, default=256, help="avatar side in pixels (default: 256)")
+    p.add_argument("--policy", choices=[p.value for p in Policy], default="block",
+                   help="on mismatch: block (slate), flag (banner), off (default: block)")
+    p.add_argument("--fps", type=float, default=25.0, help="virtual camera rate (default: 25)")
+    p.add_argument("--backend", default=None,
+                   help="pyvirtualcam backend, e.g. v4l2loopback, obs (default: the first found)")
+    p.add_argument("--device", default=None, help="virtual camera device, e.g. /dev/video2")
+    p.add_argument("--preview", action="store_true", help="show the output in a window")
+    p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from avatar.default_avatar import DefaultAvatar
+    from avatar.portrait import load_portrait
+
+    from ..embedder import Embedder
+    from ..enrollment import Enrollment
+    from ..pipeline import Pipeline
+    from ..verifier import StreamingVerifier
+    from ..virtual_camera import (
+        Preview,
+        file_frames,
+        open_virtual_camera,
+        run_camera,
+        webcam_frames,
+    )
+
+    if args.size not in range(64, 1025, 2):
+        raise FingerprintError(f"--size must be an even number from 64 to 1024, not {args.size}.")
+    verifier = None
+    if args.enrollment is not None:
+        embedder = Embedder(args.model)
+        enrollment = Enrollment.load(args.enrollment, embedder.info.model_id)
+        verifier = StreamingVerifier(enrollment, embedder)
+    elif args.policy != "off":
+        raise FingerprintError("--enrollment FILE is needed to check who drives the avatar "
+                               "(make one with `fingerprint-live enroll`); --policy off sends the "
+                               "avatar unchecked.")
+    avatar = DefaultAvatar(load_portrait(args.avatar), size=args.size)
+    frames = (file_frames(args.input, args.loop) if args.input is not None
+              else webcam_frames(args.camera))
+    camera = open_virtual_camera(args.size, args.size, args.fps, args.backend, args.device)
+    preview = Preview() if args.preview else None
+    keys: list[str] = []
+    if sys.stdin is not None and sys.stdin.isatty():
+        threading.Thread(target=_read_keys, args=(keys,), daemon=True).start()
+    pipeline = Pipeline(avatar, verifier, GuardConfig(policy=Policy(args.policy)),
+                        waiting="unchecked")
+    print(f"virtual camera: {camera.device} ({camera.backend}), {args.size}x{args.size}",
+          file=sys.stderr)
+    try:
+        run_camera(frames, pipeline, camera, preview, keys)
+    finally:
+        pipeline.close()
+        camera.close()
+        if preview is not None:
+            preview.close()
+    return 0
+
+
+def _read_keys(keys: list[str]) -> None:
+    for line in sys.stdin:
+        if line.strip():
+            keys.append(line.strip()[0].lower())

@@ -1,0 +1,76 @@
+"""``fingerprint-live cam`` into a pyvirtualcam backend registered by the test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import pyvirtualcam
+from live_helpers import IMPOSTOR, enroll_m030, has_mark, is_slate
+from shared_data import clip
+
+from fingerprint_live.cli import main
+from fingerprint_live.embedder import Embedder
+from fingerprint_live.media import iter_video
+
+
+class RecordingBackend:
+    """A pyvirtualcam backend that keeps every frame it is sent."""
+
+    frames: list[np.ndarray] = []
+
+    def __init__(self, *, width: int, height: int, fps: float, fourcc: int, device, **kw) -> None:
+        self.shape = (height, width, 3)
+        RecordingBackend.frames = []
+
+    def send(self, frame: np.ndarray) -> None:
+        RecordingBackend.frames.append(frame.reshape(self.shape).copy())
+
+    def close(self) -> None:
+        pass
+
+    def device(self) -> str:
+        return "recording"
+
+    def native_fourcc(self) -> None:
+        return None
+
+
+class MissingBackend(RecordingBackend):
+    def __init__(self, **kw) -> None:
+        raise RuntimeError("device not found")
+
+
+pyvirtualcam.register_backend("fl-recording", RecordingBackend)
+pyvirtualcam.register_backend("fl-missing", MissingBackend)
+
+
+@pytest.mark.slow
+def test_the_virtual_camera_gets_the_guarded_avatar(tmp_path) -> None:
+    enrollment = tmp_path / "m030.fpe"
+    enroll_m030(Embedder()).save(enrollment)
+    impostor = clip(IMPOSTOR)
+    code = main(["cam", "--input", str(impostor), "--enrollment", str(enrollment),
+                 "--backend", "fl-recording"])
+    assert code == 0
+    sent = RecordingBackend.frames
+    inputs = [f.image for f in iter_video(impostor)]
+    assert len(sent) == len(inputs) and sent[0].shape == (256, 256, 3)
+    assert has_mark(sent[5]), "before a verdict the frames carry the verifying mark"
+    # the avatar, not the camera image, goes out
+    assert np.abs(sent[5][:200].astype(int) - inputs[5][:200]).mean() > 20
+    blocked = [i for i, f in enumerate(sent) if is_slate(f)]
+    assert blocked and blocked[0] / 25 <= 3.0, "the impostor must be blocked within 3 s"
+
+
+def test_no_virtual_camera_says_how_to_set_one_up(tmp_path, capsys) -> None:
+    code = main(["cam", "--input", str(tmp_path / "none.mp4"), "--policy", "off",
+                 "--backend", "fl-missing"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "no virtual camera is available" in err and "device not found" in err
+    assert "modprobe v4l2loopback" in err
+
+
+def test_cam_refuses_to_run_unchecked_unless_asked(capsys) -> None:
+    assert main(["cam", "--backend", "fl-missing"]) == 2
+    assert "--enrollment FILE is needed" in capsys.readouterr().err
