@@ -14,7 +14,7 @@ import sys
 from .errors import FingerprintError
 
 #: Subcommands in the order ``--help`` lists them.
-COMMANDS = ["enroll", "verify", "train", "eval", "animate", "cam"]
+COMMANDS = ["enroll", "verify", "train", "eval", "animate", "serve", "cam"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -123,7 +123,7 @@ class Pipeline:
                  waiting: str = "not enrolled") -> None:
         self.avatar, self.guard = avatar, guard or GuardConfig()
         self.on_event, self.on_face, self.waiting = on_event, on_face, waiting
-        self._extractor = LandmarkExtractor()
+        self._extractor: LandmarkExtractor | None = LandmarkExtractor()
         self._worker = VerifierWorker(verifier) if verifier is not None else None
         self._last_face: float | None = None
         self._calibrate = False
@@ -182,6 +182,10 @@ class Pipeline:
         return event
 
     def close(self) -> None:
+        """Stop the verifier thread and MediaPipe; a second call does nothing."""
+        if self._extractor is None:
+            return
         if self._worker is not None:
             self._worker.close()
         self._extractor.close()
+        self._extractor = None

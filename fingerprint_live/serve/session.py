@@ -1,0 +1,118 @@
+"""One browser session: its peer connection, pipeline, enrollment and status messages.
+
+Nothing here is shared between sessions except the embedder (an onnxruntime session, safe to
+run from several threads) and the read-only default portrait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+
+import numpy as np
+from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
+
+from avatar.default_avatar import DefaultAvatar
+
+from ..embedder import Embedder
+from ..enrollment import Enrollment
+from ..guard import GuardConfig
+from ..pipeline import Pipeline
+from ..verifier import StreamingVerifier
+from ..webrtc import AvatarTrack, rtc_configuration
+from .enrollment_recorder import EnrollmentRecorder
+
+#: Seconds between two status messages to the page.
+STATUS_EVERY = 0.5
+
+
+class Session:
+    """The server half of one call: camera track in, guarded avatar track out."""
+
+    def __init__(self, portrait: np.ndarray, embedder: Embedder, enroll_seconds: float,
+                 guard: GuardConfig, stun: str | None = None) -> None:
+        self.id = secrets.token_urlsafe(12)
+        self.embedder = embedder
+        self.pc = RTCPeerConnection(rtc_configuration(stun))
+        self.channel: RTCDataChannel | None = None
+        self.track: AvatarTrack | None = None
+        self.enrollment: Enrollment | None = None
+        self.error: str | None = None
+        self.closed = False
+        self.recorder = EnrollmentRecorder(enroll_seconds, embedder, self._enrolled)
+        self.pipeline = Pipeline(DefaultAvatar(portrait), None, guard, on_face=self.recorder.add,
+                                 waiting="enrolling")
+        self._loop = asyncio.get_running_loop()
+        self._status: asyncio.Task | None = None
+        self.pc.on("datachannel", self._on_channel)
+        self.pc.on("track", self._on_track)
+
+    async def answer(self, sdp: str, kind: str) -> RTCSessionDescription:
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))
+        if self.track is None:
+            raise ValueError("the offer has no video track")
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        self._status = asyncio.ensure_future(self._send_status())
+        return self.pc.localDescription
+
+    def _on_channel(self, channel: RTCDataChannel) -> None:
+        self.channel = channel
+        if self.track is not None:
+            self.track.channel = channel
+
+    def _on_track(self, track) -> None:
+        if track.kind == "video" and self.track is None:
+            self.track = AvatarTrack(track, self.pipeline, self.channel)
+            self.pc.addTrack(self.track)
+
+    def _enrolled(self, enrollment: Enrollment | None, error: str | None) -> None:
+        """From the enrollment thread: start verifying, or record again after a failure."""
+        if enrollment is None:
+            self.error = f"enrollment failed: {error} Recording again."
+            self.recorder = EnrollmentRecorder(self.recorder.seconds, self.embedder,
+                                               self._enrolled)
+            self.pipeline.on_face = self.recorder.add
+            return
+        self.enrollment, self.error = enrollment, None
+        self.pipeline.on_face = None
+        self.pipeline.set_verifier(StreamingVerifier(enrollment, self.embedder))
+        self._loop.call_soon_threadsafe(self._send, {
+            "type": "enrolled", "seconds": round(enrollment.seconds, 1),
+            "windows": len(enrollment.embeddings)})
+
+    def status(self) -> dict:
+        last = self.track.last if self.track is not None else None
+        stats = self.track.stats() if self.track is not None else {}
+        return {
+            "type": "status",
+            "phase": "verifying" if self.enrollment is not None else "enrolling",
+            "progress": round(self.recorder.progress, 3),
+            "state": last.state.value if last else None,
+            "score": None if last is None or last.score is None else round(last.score, 3),
+            "action": last.decision.action.value if last else None,
+            "reason": last.decision.reason if last else "",
+            "error": self.error,
+            **stats,
+        }
+
+    def _send(self, message: dict) -> None:
+        if self.channel is not None and self.channel.readyState == "open":
+            self.channel.send(json.dumps(message))
+
+    async def _send_status(self) -> None:
+        while True:
+            self._send(self.status())
+            await asyncio.sleep(STATUS_EVERY)
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self._status is not None:
+            self._status.cancel()
+        await self.pc.close()
+        if self.track is not None:
+            self.track.stop()  # closes the pipeline on its own thread
+        else:
+            self.pipeline.close()

@@ -1,0 +1,164 @@
+"""``serve`` on 127.0.0.1: a real headless Chromium with a real clip as its camera, and the limits.
+
+Chromium (Debian's, at /usr/bin/chromium) is driven by Playwright; its fake camera plays a
+``.y4m`` written here from a MEAD clip. The page enrolls from the first seconds, then verifies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import av
+import pytest
+from aiohttp import FormData, web
+from live_helpers import GENUINE
+from shared_data import clip
+
+from avatar.portrait import DEFAULT_PORTRAIT
+from fingerprint_live.serve import ServeConfig, make_app
+from fingerprint_live.webrtc.file_track import letterbox
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--no-sandbox", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+    "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
+    "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+]
+
+
+@contextmanager
+def serving(config: ServeConfig) -> Iterator[int]:
+    """The app on 127.0.0.1 (a free port) in a thread with its own event loop."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    runner = web.AppRunner(make_app(config))
+
+    async def start() -> int:
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        return site._server.sockets[0].getsockname()[1]
+
+    try:
+        yield asyncio.run_coroutine_threadsafe(start(), loop).result(60)
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+
+
+def write_y4m(video: Path, out: Path, size: tuple[int, int] = (640, 480)) -> None:
+    """The clip as a raw 4:2:0 ``.y4m``, the format Chromium's fake camera reads (it loops)."""
+    width, height = size
+    with av.open(str(video)) as src, open(out, "wb") as fh:
+        fh.write(f"YUV4MPEG2 W{width} H{height} F25:1 Ip A1:1 C420jpeg\n".encode())
+        for frame in src.decode(video=0):
+            rgb = letterbox(frame.to_ndarray(format="rgb24"), size)
+            yuv = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+            fh.write(b"FRAME\n" + yuv.to_ndarray().tobytes())
+
+
+def chromium() -> str:
+    if Path(CHROMIUM).is_file():
+        return CHROMIUM
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{CHROMIUM} is missing: CI installs Debian's chromium (.ci/run)")
+    pytest.skip(f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)")
+
+
+@pytest.mark.slow
+def test_the_page_enrolls_then_shows_the_avatar_and_a_verdict(tmp_path) -> None:
+    playwright = pytest.importorskip("playwright.sync_api")
+    executable = chromium()
+    camera = tmp_path / "camera.y4m"
+    write_y4m(clip(GENUINE), camera)
+    with serving(ServeConfig()) as port, playwright.sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=executable, headless=True,
+            args=[*FLAGS, f"--use-file-for-fake-video-capture={camera}"])
+        try:
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.fill("#seconds", "4")
+            page.click("#start")
+            page.wait_for_function(
+                "document.getElementById('phase').textContent.startsWith('Enrolled')",
+                timeout=40_000)
+            page.wait_for_function(
+                "/State: (VERIFIED|MISMATCH)/.test(document.getElementById('status').textContent)",
+                timeout=30_000)
+            size = page.evaluate(
+                "() => [document.getElementById('remote').videoWidth, "
+                "document.getElementById('remote').videoHeight]")
+            frames = page.evaluate("shownFrames")
+            status = page.text_content("#status")
+            error = page.text_content("#error")
+        finally:
+            browser.close()
+    assert size == [256, 256], "the page must show the avatar stream"
+    assert frames > 50, f"only {frames} avatar frames were shown"
+    assert "fps" in status and "latency" in status and "score" in status, status
+    assert not error, error
+
+
+async def _post(port: int, data: FormData) -> tuple[int, dict]:
+    from aiohttp import ClientSession
+
+    async with ClientSession() as http, http.post(f"http://127.0.0.1:{port}/offer",
+                                                  data=data) as response:
+        return response.status, await response.json()
+
+
+def _form(**fields) -> FormData:
+    data = FormData()
+    for name, value in fields.items():
+        if isinstance(value, bytes):
+            data.add_field(name, value, filename="upload.bin")
+        else:
+            data.add_field(name, value)
+    return data
+
+
+def test_offers_and_uploads_are_checked() -> None:
+    with serving(ServeConfig()) as port:
+        status, body = asyncio.run(_post(port, _form(type="offer", sdp="v=0\n" * 20_000)))
+        assert status == 413 and "SDP" in body["error"]
+        not_image = Path("/etc/hostname").read_bytes() if Path("/etc/hostname").exists() else b"x"
+        status, body = asyncio.run(_post(port, _form(type="offer", sdp="v=0", avatar=not_image)))
+        assert status == 400 and "not an image" in body["error"]
+        status, body = asyncio.run(_post(port, _form(
+            type="offer", sdp="v=0", avatar=b"\0" * (6 << 20))))
+        assert status == 413 and "5 MiB" in body["error"]
+        status, body = asyncio.run(_post(port, _form(type="offer", sdp="v=0", policy="off")))
+        assert status == 400
+
+
+def test_sessions_are_bounded_with_a_clear_refusal() -> None:
+    """The bound counts live sessions; an uploaded portrait starts one like the default does."""
+    from aiortc import RTCPeerConnection
+
+    from fingerprint_live.webrtc import VideoFileTrack, rtc_configuration
+
+    async def offer() -> str:
+        pc = RTCPeerConnection(rtc_configuration())
+        pc.addTrack(VideoFileTrack([clip(GENUINE)]))
+        await pc.setLocalDescription(await pc.createOffer())
+        sdp = pc.localDescription.sdp
+        await pc.close()
+        return sdp
+
+    sdp = asyncio.run(offer())
+    with serving(ServeConfig(max_sessions=1)) as port:
+        portrait = DEFAULT_PORTRAIT.read_bytes()
+        status, body = asyncio.run(_post(port, _form(type="offer", sdp=sdp, avatar=portrait)))
+        assert status == 200 and body["type"] == "answer", body
+        status, body = asyncio.run(_post(port, _form(type="offer", sdp=sdp)))
+        assert status == 503 and "busy" in body["error"]
+
