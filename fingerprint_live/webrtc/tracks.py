@@ -92,6 +92,11 @@ class AvatarTrack(MediaStreamTrack):
         if self.channel is not None and self.channel.readyState == "open":
             self.channel.send(json.dumps(event.to_json()))
 
+    @property
+    def last_latency(self) -> float | None:
+        """Seconds from the newest output frame's arrival here to its output."""
+        return self._done[-1][1] if self._done else None
+
     def stats(self) -> dict:
         """Output fps and processing latency (arrival to output, ms) over the last frames."""
         if len(self._done) < 2:

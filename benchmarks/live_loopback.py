@@ -1,0 +1,186 @@
+"""End-to-end live benchmark through aiortc on 127.0.0.1: fps, added latency, memory growth.
+
+A "browser" peer sends a 640x480 camera (a real clip, letterboxed, looped, paced at 25 fps) to a
+"server" peer that runs ``AvatarTrack`` (landmarks, default avatar at 256, verifier against an
+M030 enrollment, guard) and sends the avatar back. Both peers are in this process, as in
+``serve`` both ends are on this machine.
+
+- fps: avatar frames the first peer decodes per second, over ``--seconds``.
+- latency: camera frame produced -> its avatar frame decoded by the first peer. The avatar
+  frame keeps the camera frame's pts; each aiortc receiver counts pts from the first frame it
+  gets, so the server's first output pts is added back to match the two.
+- pipeline latency: in ``AvatarTrack``, camera frame arrived -> avatar frame out (the added work).
+- ``--echo``: the baseline, the camera frame sent straight back; the end-to-end latency over it
+  is what the pipeline adds. (Each aiortc receiver holds a frame until the next one starts to
+  arrive, one frame interval each, in both runs.)
+- memory: RSS of the process every 10 s; growth from the first sample after warm-up to the end.
+
+Run (repository root, venv active):
+    python benchmarks/live_loopback.py --seconds 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import resource
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+from aiortc import RTCPeerConnection
+
+from avatar.default_avatar import DefaultAvatar
+from avatar.portrait import load_portrait
+from fingerprint_live.embedder import Embedder
+from fingerprint_live.enroll import build_enrollment
+from fingerprint_live.pipeline import Pipeline
+from fingerprint_live.verifier import StreamingVerifier
+from fingerprint_live.webrtc import (
+    AvatarTrack,
+    VideoFileTrack,
+    loopback_only,
+    negotiate,
+    rtc_configuration,
+)
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+MEAD = DATA / "dreamtalk/data/style_clip/video"
+ENROLL = [MEAD / f"M030_front_{e}.mp4" for e in ("angry_level3_001", "contempt_level3_001",
+                                                  "disgusted_level3_001", "fear_level3_001")]
+CAMERA = MEAD / "M030_front_happy_level3_001.mp4"
+WARMUP = 5.0  # seconds left out of the fps and latency figures
+RTP = Fraction(1, 90000)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class TimedCamera(VideoFileTrack):
+    """The camera, remembering when each frame (by pts) was handed to the sender."""
+
+    def __init__(self, *args, **kw) -> None:
+        super().__init__(*args, **kw)
+        self.sent: dict[int, float] = {}
+
+    async def recv(self):
+        frame = await super().recv()
+        self.sent[frame.pts] = time.perf_counter()
+        return frame
+
+
+class TimedAvatar(AvatarTrack):
+    """The server's AvatarTrack, remembering its first output pts and each frame's latency."""
+
+    first: int | None = None
+
+    def __init__(self, *args, **kw) -> None:
+        super().__init__(*args, **kw)
+        self.latencies: list[float] = []
+
+    async def recv(self):
+        frame = await super().recv()
+        if self.first is None:
+            self.first = frame.pts
+        self.latencies.append(self.last_latency)
+        return frame
+
+
+class Echo(TimedAvatar):
+    """Baseline: the camera frame sent straight back, same pts, no landmarks or avatar."""
+
+    async def recv(self):
+        frame = await self.source.recv()
+        if self.first is None:
+            self.first = frame.pts
+        return frame
+
+
+async def run(seconds: float, echo: bool) -> dict:
+    embedder = Embedder()
+    enrollment = build_enrollment(ENROLL, embedder, min_seconds=8)
+    camera = TimedCamera([CAMERA], size=(640, 480), loops=0)
+    browser = RTCPeerConnection(rtc_configuration())
+    server = RTCPeerConnection(rtc_configuration())
+    pipeline = Pipeline(DefaultAvatar(load_portrait()), StreamingVerifier(enrollment, embedder))
+    tracks: list[TimedAvatar] = []
+    arrivals: list[tuple[float, int]] = []  # (decoded at, pts as the first peer sees it)
+    memory: list[tuple[float, float]] = []
+
+    @server.on("track")
+    def _server_track(track) -> None:
+        avatar = (Echo if echo else TimedAvatar)(track, pipeline)
+        tracks.append(avatar)
+        server.addTrack(avatar)
+
+    async def consume(track) -> None:
+        while True:
+            frame = await track.recv()
+            arrivals.append((time.perf_counter(), frame.pts))
+
+    consumers = []
+    browser.on("track", lambda t: consumers.append(asyncio.ensure_future(consume(t))))
+    browser.addTransceiver(camera, direction="sendrecv")
+    await negotiate(browser, server)
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        memory.append((time.perf_counter() - start, rss_mb()))
+        await asyncio.sleep(min(10.0, seconds - (time.perf_counter() - start)))
+    memory.append((time.perf_counter() - start, rss_mb()))
+    state = tracks[0].last.state.value if tracks and tracks[0].last else None
+    await browser.close()
+    await server.close()
+    for c in consumers:
+        c.cancel()
+
+    first = tracks[0].first
+    t = np.array([a for a, _ in arrivals]) - start
+    window = (t >= WARMUP) & (t <= seconds)
+    latencies = [(at - camera.sent[pts + first]) * 1000
+                 for (at, pts), keep in zip(arrivals, window, strict=True)
+                 if keep and (pts + first) in camera.sent]
+    added = [lat * 1000 for lat in tracks[0].latencies[int(WARMUP * 25):]] or [np.nan]
+    after_warmup = [m for s, m in memory if s >= 30] or [memory[-1][1]]
+    return {
+        "seconds": seconds,
+        "fps": round(float(window.sum() / (seconds - WARMUP)), 2),
+        "fps_lowest_60s": round(float(min(
+            ((t >= a) & (t < a + 60)).sum() / 60 for a in np.arange(WARMUP, seconds - 59, 10)
+        )), 2) if seconds >= WARMUP + 60 else None,
+        "latency_ms": {"p50": round(float(np.percentile(latencies, 50)), 1),
+                       "p95": round(float(np.percentile(latencies, 95)), 1),
+                       "min": round(float(np.min(latencies)), 1), "n": len(latencies)},
+        "pipeline_latency_ms": None if echo else {
+            "p50": round(float(np.percentile(added, 50)), 1),
+            "p95": round(float(np.percentile(added, 95)), 1), "n": len(added)},
+        "camera_frames": len(camera.sent),
+        "avatar_frames": len(arrivals),
+        "server_dropped": tracks[0].dropped,
+        "final_state": state,
+        "rss_mb": [(round(s), round(m, 1)) for s, m in memory],
+        "rss_growth_mb_after_30s": round(memory[-1][1] - after_warmup[0], 1),
+        "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--echo", action="store_true",
+                        help="baseline: send the camera straight back (no pipeline)")
+    args = parser.parse_args()
+    with loopback_only():
+        result = asyncio.run(run(args.seconds, args.echo))
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
