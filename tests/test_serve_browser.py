@@ -7,6 +7,8 @@ Chromium (Debian's, at /usr/bin/chromium) is driven by Playwright; its fake came
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import os
 import threading
 from collections.abc import Iterator
@@ -14,9 +16,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 from aiohttp import FormData, web
-from live_helpers import GENUINE
+from live_helpers import GENUINE, IMPOSTOR
+from PIL import Image
 from shared_data import clip
 
 from avatar.portrait import DEFAULT_PORTRAIT
@@ -162,3 +166,62 @@ def test_sessions_are_bounded_with_a_clear_refusal() -> None:
         status, body = asyncio.run(_post(port, _form(type="offer", sdp=sdp)))
         assert status == 503 and "busy" in body["error"]
 
+
+
+@pytest.mark.slow
+def test_concurrent_sessions_are_isolated() -> None:
+    """Two calls at once, each with its own avatar image; each gets only its own avatar back."""
+    from aiortc import RTCPeerConnection, RTCSessionDescription
+
+    from avatar.default_avatar import DefaultAvatar
+    from avatar.portrait import load_portrait
+    from fingerprint_live.landmarks import FaceLandmarks
+    from fingerprint_live.webrtc import VideoFileTrack, rtc_configuration
+
+    other = next(iter(av.open(str(clip(IMPOSTOR))).decode(video=0))).to_ndarray(format="rgb24")
+    upload = io.BytesIO()
+    Image.fromarray(other).save(upload, format="PNG")
+    rest = {name: DefaultAvatar(image).render(image, FaceLandmarks(None, 0, 1, 1)).image
+            for name, image in (("default", load_portrait()), ("upload", other))}
+
+    async def call(port: int, avatar: bytes | None) -> tuple[list, list]:
+        pc = RTCPeerConnection(rtc_configuration())
+        frames, messages = [], []
+        pc.createDataChannel("events").on("message", lambda m: messages.append(json.loads(m)))
+        pc.addTrack(VideoFileTrack([clip(GENUINE)]))
+
+        async def drain(track) -> None:
+            while True:
+                frames.append((await track.recv()).to_ndarray(format="rgb24"))
+
+        drains = []
+        pc.on("track", lambda t: drains.append(asyncio.ensure_future(drain(t))))
+        await pc.setLocalDescription(await pc.createOffer())
+        fields = {"type": "offer", "sdp": pc.localDescription.sdp, "seconds": "4"}
+        if avatar is not None:
+            fields["avatar"] = avatar
+        status, answer = await _post(port, _form(**fields))
+        assert status == 200, answer
+        await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
+        await asyncio.sleep(4)
+        await pc.close()
+        for d in drains:
+            d.cancel()
+        return frames, messages
+
+    async def both(port: int):
+        return await asyncio.gather(call(port, None), call(port, upload.getvalue()))
+
+    with serving(ServeConfig(max_sessions=2)) as port:
+        (frames_a, msgs_a), (frames_b, msgs_b) = asyncio.run(both(port))
+
+    def distance(frame, name) -> float:
+        return float(np.abs(frame[:200].astype(int) - rest[name][:200]).mean())
+
+    assert len(frames_a) > 20 and len(frames_b) > 20
+    for frame in frames_a[10::10]:
+        assert distance(frame, "default") < distance(frame, "upload")
+    for frame in frames_b[10::10]:
+        assert distance(frame, "upload") < distance(frame, "default")
+    assert any(m["type"] == "status" for m in msgs_a)
+    assert any(m["type"] == "status" for m in msgs_b)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -157,3 +158,38 @@ def test_verify_track_checks_the_avatar_stream_on_the_receiver(enrollment, embed
     assert "NO_FACE" not in states, "the receiver must find the avatar's face"
     assert any(s in ("VERIFIED", "SUSPECT", "MISMATCH") for s in states), states
 
+
+
+class _Slow(Pipeline):
+    """A pipeline that takes 100 ms a frame: slower than the 25 fps camera."""
+
+    def process(self, rgb, t):
+        time.sleep(0.1)
+        return super().process(rgb, t)
+
+
+def test_avatar_track_keeps_pts_and_drops_stale_frames_under_load() -> None:
+    async def run() -> tuple[list, AvatarTrack, set, float]:
+        source = VideoFileTrack(clips([GENUINE]))
+        sent = set()
+        original = source.recv
+
+        async def remember():
+            frame = await original()
+            sent.add(frame.pts)
+            return frame
+
+        source.recv = remember
+        track = AvatarTrack(source, _Slow(DefaultAvatar(load_portrait()), None,
+                                          GuardConfig(policy="off")))
+        out = [await track.recv() for _ in range(15)]
+        latencies = track.last_latency
+        track.stop()
+        return out, track, sent, latencies
+
+    out, track, sent, latency = asyncio.run(run())
+    pts = [f.pts for f in out]
+    assert all(p in sent for p in pts) and pts == sorted(set(pts))
+    assert all(f.time_base == out[0].time_base for f in out) and out[0].width == 256
+    assert track.dropped > 5, "stale frames must be dropped, not queued"
+    assert latency < 0.25, "latency must stay about one frame's work, not grow"
