@@ -17,10 +17,13 @@ from ..embedder import Embedder
 from ..enroll import clip_embeddings
 from ..enrollment import Enrollment
 from ..errors import FingerprintError, NoFaceError
-from ..landmarks import NUM_POINTS, FaceLandmarks
+from ..landmarks import FaceLandmarks
 
 #: A gap between two face frames longer than this does not count as recorded motion.
 MAX_STEP = 0.2
+#: Face frames kept per second asked for; past it (a face that keeps flickering away) the
+#: recording starts over, so memory stays bounded.
+FRAMES_PER_SECOND = 120
 
 
 class EnrollmentRecorder:
@@ -31,11 +34,11 @@ class EnrollmentRecorder:
         self.seconds, self.embedder, self.on_done = seconds, embedder, on_done
         self.recorded = 0.0
         self.finished = False
-        self._points: list[np.ndarray] = []
+        self._points: list[np.ndarray] = []  # face frames only: resampling marks the gaps
         self._times: list[float] = []
         self._faces: list[int] = []
-        self._missing = np.full((NUM_POINTS, 3), np.nan, np.float32)
         self._size = (0, 0)
+        self._last_face = -np.inf
 
     @property
     def progress(self) -> float:
@@ -43,12 +46,16 @@ class EnrollmentRecorder:
 
     def add(self, face: FaceLandmarks, time: float) -> None:
         """One frame's landmarks (called on the pipeline thread)."""
-        if self.finished:
+        if self.finished or not face.found:
             return
-        if self._times and face.found and self._faces[-1] > 0:
-            step = time - self._times[-1]
-            self.recorded += step if 0 < step <= MAX_STEP else 0.0
-        self._points.append(face.points if face.found else self._missing)
+        step = time - self._last_face
+        if step <= 0:  # late or repeated
+            return
+        self._last_face = time
+        self.recorded += step if step <= MAX_STEP else 0.0
+        if len(self._times) >= FRAMES_PER_SECOND * self.seconds:
+            self._points, self._times, self._faces, self.recorded = [], [], [], 0.0
+        self._points.append(face.points)
         self._times.append(time)
         self._faces.append(face.num_faces)
         self._size = (face.width, face.height)
