@@ -74,3 +74,21 @@ def test_no_virtual_camera_says_how_to_set_one_up(tmp_path, capsys) -> None:
 def test_cam_refuses_to_run_unchecked_unless_asked(capsys) -> None:
     assert main(["cam", "--backend", "fl-missing"]) == 2
     assert "--enrollment FILE is needed" in capsys.readouterr().err
+
+
+def test_keys_recalibrate_and_quit() -> None:
+    from avatar.default_avatar import DefaultAvatar
+    from avatar.portrait import load_portrait
+    from fingerprint_live.guard import GuardConfig
+    from fingerprint_live.pipeline import Pipeline
+    from fingerprint_live.virtual_camera import file_frames, run_camera
+
+    pipeline = Pipeline(DefaultAvatar(load_portrait()), None, GuardConfig(policy="off"))
+    calls = []
+    pipeline.recalibrate = lambda: calls.append("c")
+    camera = RecordingBackend(width=256, height=256, fps=25, fourcc=0, device=None)
+    try:
+        sent = run_camera(file_frames(clip(IMPOSTOR)), pipeline, camera, keys=["c", "q"])
+    finally:
+        pipeline.close()
+    assert calls == ["c"] and sent == 2 and len(RecordingBackend.frames) == 2
