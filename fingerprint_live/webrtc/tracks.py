@@ -83,7 +83,7 @@ class AvatarTrack(MediaStreamTrack):
                     self.dropped += 1
                 self._newest = (frame, time.monotonic())
                 self._arrived.set()
-        except MediaStreamError:
+        except Exception:  # noqa: BLE001 - ended or broken: either way no more frames come
             self._source_ended = True
             self._arrived.set()
 
