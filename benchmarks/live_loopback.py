@@ -104,10 +104,10 @@ class Echo(TimedAvatar):
         return frame
 
 
-async def run(seconds: float, echo: bool) -> dict:
+async def run(seconds: float, echo: bool, speed: float) -> dict:
     embedder = Embedder()
     enrollment = build_enrollment(ENROLL, embedder, min_seconds=8)
-    camera = TimedCamera([CAMERA], size=(640, 480), loops=0)
+    camera = TimedCamera([CAMERA], size=(640, 480), loops=0, speed=speed)
     browser = RTCPeerConnection(rtc_configuration())
     server = RTCPeerConnection(rtc_configuration())
     pipeline = Pipeline(DefaultAvatar(load_portrait()), StreamingVerifier(enrollment, embedder))
@@ -147,7 +147,7 @@ async def run(seconds: float, echo: bool) -> dict:
     latencies = [(at - camera.sent[pts + first]) * 1000
                  for (at, pts), keep in zip(arrivals, window, strict=True)
                  if keep and (pts + first) in camera.sent]
-    added = [lat * 1000 for lat in tracks[0].latencies[int(WARMUP * 25):]] or [np.nan]
+    added = [lat * 1000 for lat in tracks[0].latencies[int(WARMUP * 25 * speed):]] or [np.nan]
     settled = np.array([(s, m) for s, m in memory if s >= 60] or memory[-1:])
     slope = np.polyfit(settled[:, 0], settled[:, 1], 1)[0] * 600 if len(settled) > 2 else None
     return {
@@ -162,6 +162,7 @@ async def run(seconds: float, echo: bool) -> dict:
         "pipeline_latency_ms": None if echo else {
             "p50": round(float(np.percentile(added, 50)), 1),
             "p95": round(float(np.percentile(added, 95)), 1), "n": len(added)},
+        "camera_fps": 25 * speed,
         "camera_frames": len(camera.sent),
         "avatar_frames": len(arrivals),
         "server_dropped": tracks[0].dropped,
@@ -180,9 +181,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--echo", action="store_true",
                         help="baseline: send the camera straight back (no pipeline)")
+    parser.add_argument("--camera-fps", type=float, default=25.0,
+                        help="camera rate; above 25 the clip plays faster (default: 25)")
     args = parser.parse_args()
     with loopback_only():
-        result = asyncio.run(run(args.seconds, args.echo))
+        result = asyncio.run(run(args.seconds, args.echo, args.camera_fps / 25))
     print(json.dumps(result, indent=1))
 
 
