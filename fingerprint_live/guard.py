@@ -80,29 +80,31 @@ _FONT = cv2.FONT_HERSHEY_SIMPLEX
 def draw(image: np.ndarray, decision: Decision) -> None:
     """Apply the decision to an RGB ``uint8`` frame in place."""
     h, w = image.shape[:2]
-    scale = max(w, 160) / 640
+    scale = max(w, 160) / 400
     if decision.action is Action.BLOCK:
         image[:] = _SLATE
-        _text(image, "BLOCKED", (w // 2, h // 2 - int(30 * scale)), 1.6 * scale, _RED, 3)
-        _text(image, decision.reason, (w // 2, h // 2 + int(30 * scale)), 0.9 * scale, _WHITE, 2)
+        _text(image, "BLOCKED", (w // 2, h // 2 - int(24 * scale)), 1.5 * scale, _RED, 3 * scale)
+        _text(image, decision.reason, (w // 2, h // 2 + int(24 * scale)), 0.8 * scale, _WHITE,
+              scale)
     elif decision.action is Action.FLAG:
         band = max(18, h // 8)
         cv2.rectangle(image, (0, 0), (w - 1, band), _RED, thickness=-1)
         cv2.rectangle(image, (0, 0), (w - 1, h - 1), _RED, thickness=max(2, w // 80))
-        _text(image, f"WARNING: {decision.reason}", (w // 2, band // 2), 0.8 * scale, _WHITE, 2)
+        _text(image, f"WARNING: {decision.reason}", (w // 2, band // 2), 0.6 * scale, _WHITE,
+              scale)
     elif decision.action is Action.MARK:
         size = max(14, h // 14)
         cv2.rectangle(image, (0, h - size), (w - 1, h - 1), _AMBER, thickness=-1)
-        _text(image, decision.reason, (w // 2, h - size // 2), 0.7 * scale, _SLATE, 1)
+        _text(image, decision.reason, (w // 2, h - size // 2), 0.5 * scale, _SLATE, scale)
 
 
 def _text(image: np.ndarray, text: str, centre: tuple[int, int], scale: float,
-          colour: tuple[int, int, int], thickness: int) -> None:
-    """Centred text, shrunk to fit the frame's width."""
-    scale = max(scale, 0.3)
+          colour: tuple[int, int, int], weight: float) -> None:
+    """Centred text, shrunk to fit the frame's width; ``weight`` is the stroke in pixels."""
+    scale, thickness = max(scale, 0.3), max(1, round(weight))
     (tw, th), _ = cv2.getTextSize(text, _FONT, scale, thickness)
     if tw > image.shape[1] - 8:
         scale *= (image.shape[1] - 8) / tw
         (tw, th), _ = cv2.getTextSize(text, _FONT, scale, thickness)
     org = (centre[0] - tw // 2, centre[1] + th // 2)
-    cv2.putText(image, text, org, _FONT, scale, colour, max(1, thickness), cv2.LINE_AA)
+    cv2.putText(image, text, org, _FONT, scale, colour, thickness, cv2.LINE_AA)
