@@ -64,7 +64,7 @@ def test_decide_blocks_by_default_and_flags_only_when_asked() -> None:
 def test_drawing_is_in_place_and_visible() -> None:
     image = np.full((256, 256, 3), 128, np.uint8)
     draw(image, Decision(Action.BLOCK, "not the enrolled user"))
-    assert is_slate(image) and image.max() == 255  # slate with white text
+    assert is_slate(image) and image.max() > 200  # slate with white text
     image = np.full((256, 256, 3), 128, np.uint8)
     draw(image, Decision(Action.MARK, "verifying"))
     assert has_mark(image) and not is_slate(image) and (image[100] == 128).all()
