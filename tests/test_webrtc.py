@@ -192,4 +192,4 @@ def test_avatar_track_keeps_pts_and_drops_stale_frames_under_load() -> None:
     assert all(p in sent for p in pts) and pts == sorted(set(pts))
     assert all(f.time_base == out[0].time_base for f in out) and out[0].width == 256
     assert track.dropped > 5, "stale frames must be dropped, not queued"
-    assert latency < 0.25, "latency must stay about one frame's work, not grow"
+    assert latency < 0.5, "latency must stay about one frame's work, not grow with a backlog"
