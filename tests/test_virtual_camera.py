@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 import pyvirtualcam
@@ -53,7 +54,7 @@ def test_the_virtual_camera_gets_the_guarded_avatar(tmp_path) -> None:
                  "--backend", "fl-recording"])
     assert code == 0
     sent = RecordingBackend.frames
-    inputs = [f.image for f in iter_video(impostor)]
+    inputs = [cv2.resize(f.image, (256, 256)) for f in iter_video(impostor)]
     assert len(sent) == len(inputs) and sent[0].shape == (256, 256, 3)
     assert has_mark(sent[5]), "before a verdict the frames carry the verifying mark"
     # the avatar, not the camera image, goes out
