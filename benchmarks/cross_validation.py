@@ -106,8 +106,10 @@ def main() -> int:
     (out / "cv_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary, indent=2))
     if args.ship:
-        cli(["train", "--manifest", args.manifest, "-o", args.ship, "--steps", str(args.steps),
-             "--seed", str(args.seed), "--threshold", str(summary["operating_threshold"])])
+        if not (Path(args.ship) / "embedder.onnx").is_file():
+            cli(["train", "--manifest", args.manifest, "-o", args.ship, "--steps",
+                 str(args.steps), "--seed", str(args.seed)])
+        set_threshold(Path(args.ship), summary["operating_threshold"])
     return 0
 
 

@@ -30,8 +30,21 @@ class ModelInfo:
     meta: dict
 
 
+def model_id(onnx_blob: bytes, center: np.ndarray | None) -> str:
+    """sha256 of the network and its embedding centre: what an enrollment is bound to."""
+    digest = hashlib.sha256(onnx_blob)
+    if center is not None:
+        digest.update(center.astype("<f4").tobytes())
+    return digest.hexdigest()
+
+
 class Embedder:
-    """Windows of motion features ``(W, T, C)`` -> unit embeddings ``(W, D)``."""
+    """Windows of motion features ``(W, T, C)`` -> unit embeddings ``(W, D)``.
+
+    When the model carries a ``center`` (the mean embedding of its training windows), it is
+    subtracted before renormalising: the direction every window shares carries no identity, and
+    removing it spreads the scores of different people apart.
+    """
 
     def __init__(self, model_dir: str | Path | None = None, threads: int = 1) -> None:
         import onnxruntime as ort
@@ -51,8 +64,10 @@ class Embedder:
                 f"{onnx_path} expects {meta.get('channels')} feature channels but this version "
                 f"computes {NUM_CHANNELS}: the model and the code do not match."
             )
+        center = meta.get("center")
+        self._center = None if center is None else np.asarray(center, np.float32)
         self.info = ModelInfo(
-            model_id=hashlib.sha256(blob).hexdigest(),
+            model_id=model_id(blob, self._center),
             window=int(meta["window"]),
             stride=int(meta["stride"]),
             fps=float(meta["fps"]),
@@ -70,4 +85,8 @@ class Embedder:
         if len(windows) == 0:
             return np.empty((0, 0), np.float32)
         (out,) = self._session.run(None, {"windows": np.ascontiguousarray(windows, np.float32)})
+        if self._center is None:
+            return out
+        out -= self._center
+        out /= np.linalg.norm(out, axis=1, keepdims=True) + 1e-12
         return out

@@ -24,7 +24,7 @@ from .clip_landmarks import extract_clip
 from .errors import FingerprintError
 from .features import FPS, NUM_CHANNELS, frame_features, neutral_shape, transplant, window_features
 from .manifest import Clip
-from .motion import resampled_points
+from .motion import clip_windows, resampled_points
 
 WINDOW = 50  # 2 s at 25 fps
 STRIDE = 5  # a score every 0.2 s
@@ -182,3 +182,25 @@ def export(model, out_dir: str | Path, info: dict) -> Path:
     meta = {"window": WINDOW, "stride": STRIDE, "fps": FPS, "channels": NUM_CHANNELS, **info}
     (out_dir / "embedder.json").write_text(json.dumps(meta, indent=2) + "\n")
     return onnx_path
+
+
+def fit_center(model_dir: str | Path, clips: list[PreparedClip], progress: bool = True) -> None:
+    """Store the mean embedding of the training windows as the model's ``center``.
+
+    Runs the exported ONNX model, so a centre can be fitted to any model folder from the
+    manifest it was trained on. The model id changes with it: old enrollments are refused.
+    """
+    from .embedder import Embedder
+
+    meta_path = Path(model_dir) / "embedder.json"
+    meta = json.loads(meta_path.read_text())
+    meta.pop("center", None)
+    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    embedder = Embedder(model_dir)
+    total, count = 0.0, 0
+    for clip in tqdm(clips, desc="centre", unit="clip", disable=not progress):
+        emb = embedder.embed(clip_windows(clip.points, WINDOW, STRIDE))
+        if len(emb):
+            total, count = total + emb.sum(0), count + len(emb)
+    meta["center"] = [round(float(v), 6) for v in total / max(count, 1)]
+    meta_path.write_text(json.dumps(meta, indent=2) + "\n")

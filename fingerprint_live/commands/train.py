@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     if args.threshold is not None:
         info["threshold"] = args.threshold
     path = training.export(model, args.out, info)
+    training.fit_center(args.out, prepared, progress=not args.quiet)
     print(json.dumps({"model": str(path), "clips": len(prepared), "identities": len(counts),
                       "first_loss": losses[0], "final_loss": info["final_loss"]}))
     return 0
