@@ -59,25 +59,35 @@ def iter_video(path: str | Path) -> Iterator[Frame]:
         stream.thread_type = "AUTO"
         base = None
         count = 0
+        damage = None
         try:
-            for frame in container.decode(stream):
-                _check_size(frame.width, frame.height, f"{path}: a frame")
-                t = float(frame.pts * stream.time_base) if frame.pts is not None else None
-                if t is None:
-                    rate = float(stream.average_rate or 25)
-                    t = count / rate
-                if base is None:
-                    base = t
-                count += 1
-                yield Frame(frame.to_ndarray(format="rgb24"), t - base)
+            for packet in container.demux(stream):
+                if packet.is_corrupt:  # a truncated file ends in one; frame threads hide it
+                    damage = "the file is truncated or damaged"
+                    packet = None  # flush: frames decoded before the damage still come out
+                for frame in stream.decode(packet):
+                    _check_size(frame.width, frame.height, f"{path}: a frame")
+                    t = float(frame.pts * stream.time_base) if frame.pts is not None else None
+                    if t is None:
+                        rate = float(stream.average_rate or 25)
+                        t = count / rate
+                    if base is None:
+                        base = t
+                    count += 1
+                    yield Frame(frame.to_ndarray(format="rgb24"), t - base)
+                if damage:
+                    break
         except av.error.FFmpegError as exc:
-            if count == 0:
-                raise MediaError(f"{path}: not a readable video ({exc}).") from exc
+            damage = str(exc)
+        if damage and count == 0:
+            raise MediaError(f"{path}: not a readable video ({damage}).")
+        if damage:
             raise MediaError(
-                f"{path}: the video is damaged after frame {count} ({exc}); re-encode or trim it."
-            ) from exc
+                f"{path}: the video is damaged after frame {count} ({damage}); frames up to "
+                "there were read. Re-encode or trim it."
+            )
     if count == 0:
-        raise MediaError(f"{path}: the video has no frames.")
+        raise MediaError(f"{path}: the video has no frames (empty, damaged or truncated?).")
 
 
 def read_image(path: str | Path) -> np.ndarray:

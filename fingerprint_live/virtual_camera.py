@@ -130,20 +130,22 @@ def run_camera(frames: Iterator[tuple[np.ndarray, float]], pipeline: Pipeline, c
     """
     sent, shown, tick = 0, 0, time.monotonic()
     fps = 0.0
-    for rgb, stamp in frames:
-        out = pipeline.process(rgb, stamp)
-        camera.send(out.image)
-        sent += 1
-        pressed = preview.show(out.image) if preview is not None else None
-        if keys:
-            pressed = keys.pop(0)
-        if pressed == "c":
-            pipeline.recalibrate()
-        elif pressed == "q":
-            break
-        now = time.monotonic()
-        if now - tick >= 1.0:
-            fps, shown, tick = (sent - shown) / (now - tick), sent, now
-            print(f"\r{status_line(out, fps)}", end="", file=status, flush=True)
-    print(file=status)
+    try:
+        for rgb, stamp in frames:
+            out = pipeline.process(rgb, stamp)
+            camera.send(out.image)
+            sent += 1
+            pressed = preview.show(out.image) if preview is not None else None
+            if keys:
+                pressed = keys.pop(0)
+            if pressed == "c":
+                pipeline.recalibrate()
+            elif pressed == "q":
+                break
+            now = time.monotonic()
+            if now - tick >= 1.0:
+                fps, shown, tick = (sent - shown) / (now - tick), sent, now
+                print(f"\r{status_line(out, fps)}", end="", file=status, flush=True)
+    finally:
+        print(file=status)  # end the status line, also before an error message
     return sent
