@@ -42,9 +42,12 @@ class Enrollment:
     created: str = ""
 
     def __post_init__(self) -> None:
-        if self.embeddings.ndim != 2 or len(self.embeddings) == 0:
+        if self.embeddings.ndim != 2 or 0 in self.embeddings.shape:
             raise EnrollmentError("an enrollment needs at least one window embedding.")
         centroid = self.embeddings.mean(axis=0)
+        if not np.isfinite(self.embeddings).all() or not np.linalg.norm(centroid) > 0:
+            raise EnrollmentError("the enrollment's embeddings are not usable (not finite or "
+                                  "zero); enroll again.")
         self._centroid = (centroid / np.linalg.norm(centroid)).astype(np.float32)
 
     def score_samples(self, embeddings: np.ndarray) -> np.ndarray:
@@ -91,7 +94,7 @@ class Enrollment:
         try:
             doc = json.loads(body)
             version = int(doc["version"])
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
             raise EnrollmentError(f"{path}: the enrollment data is unreadable ({exc}).") from exc
         if version > VERSION:
             raise EnrollmentError(
@@ -111,5 +114,5 @@ class Enrollment:
             emb = np.frombuffer(raw, dtype="<f4").reshape(doc["shape"]).astype(np.float32)
             return cls(emb, doc["model_id"], float(doc["seconds"]), list(doc.get("sources", [])),
                        doc.get("created", ""))
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, OverflowError) as exc:
             raise EnrollmentError(f"{path}: the enrollment data is unreadable ({exc}).") from exc

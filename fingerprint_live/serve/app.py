@@ -86,6 +86,8 @@ async def _offer(request: web.Request) -> web.Response:
     except web.HTTPRequestEntityTooLarge:
         return _refuse(413, "the request is too large (the image may be at most "
                        f"{MAX_BYTES >> 20} MiB).")
+    except (ValueError, UnicodeDecodeError, AssertionError) as exc:  # a malformed form body
+        return _refuse(400, f"the request is not a readable form ({exc}).")
     sdp, kind = str(form.get("sdp", "")), str(form.get("type", ""))
     if kind != "offer" or not sdp:
         return _refuse(400, "expected an SDP offer (fields sdp and type=offer).")
@@ -117,10 +119,10 @@ async def _offer(request: web.Request) -> web.Response:
     session.pc.on("connectionstatechange", _on_state)
     try:
         answer = await session.answer(sdp, kind)
-    except ValueError as exc:
-        await session.close()
+    except Exception as exc:  # noqa: BLE001 - aiortc's SDP parser asserts, indexes, raises...
+        await session.close()  # ...on bad input; any of it must free the session's slot
         sessions.pop(session.id, None)
-        return _refuse(400, f"the offer was not usable: {exc}")
+        return _refuse(400, f"the offer was not usable: {exc or type(exc).__name__}")
     return web.Response(text=json.dumps({"sdp": answer.sdp, "type": answer.type,
                                          "session": session.id}),
                         content_type="application/json")
