@@ -53,8 +53,11 @@ class Decision:
 
 
 def decide(cfg: GuardConfig, state: State, *, no_face_for: float = 0.0, lag: float = 0.0,
-           failure: str | None = None) -> Decision:
-    """The action for one frame; ``failure`` is set when the verifier raised."""
+           failure: str | None = None, faces: int = 1) -> Decision:
+    """The action for one frame; ``failure`` is set when the verifier raised.
+
+    With several ``faces`` in view a verified frame still carries a mark: the peer is told.
+    """
     if cfg.policy is Policy.OFF:
         return Decision(Action.PASS, "")
     bad = Action.BLOCK if cfg.policy is Policy.BLOCK else Action.FLAG
@@ -69,7 +72,8 @@ def decide(cfg: GuardConfig, state: State, *, no_face_for: float = 0.0, lag: flo
             return Decision(bad, f"no face for {no_face_for:.0f} s")
         return Decision(Action.MARK, "no face")
     if state is State.VERIFIED:
-        return Decision(Action.PASS, "")
+        return Decision(Action.MARK, "several faces in view") if faces > 1 else Decision(
+            Action.PASS, "")
     return Decision(Action.MARK, "verifying" if state is State.WARMING_UP else "checking")
 
 

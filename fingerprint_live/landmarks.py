@@ -2,7 +2,9 @@
 
 Which face is the driver: when several faces are in view, the extractor picks the one with the
 largest landmark bounding box (the person nearest the camera) and reports how many it saw, so the
-caller can warn or block. The 468 points come back in pixels; ``z`` uses the same pixel scale as
+caller can warn or block. In video mode it then keeps to that face (the one nearest the previous
+frame's driver), so a second person who steps in, even closer to the camera, does not silently
+take over the avatar. The 468 points come back in pixels; ``z`` uses the same pixel scale as
 ``x`` (MediaPipe's convention), so distances are comparable across axes.
 """
 
@@ -38,8 +40,11 @@ class FaceLandmarks:
         return self.points is not None
 
 
-def choose_face(faces: list[np.ndarray]) -> int:
-    """Index of the face with the largest landmark bounding box (the documented rule)."""
+def choose_face(faces: list[np.ndarray], previous: np.ndarray | None = None) -> int:
+    """Index of the face nearest ``previous`` (a face's points), else of the largest one."""
+    if previous is not None:
+        centre = previous[:, :2].mean(axis=0)
+        return int(np.argmin([np.linalg.norm(f[:, :2].mean(axis=0) - centre) for f in faces]))
     areas = [np.ptp(f[:, 0]) * np.ptp(f[:, 1]) for f in faces]
     return int(np.argmax(areas))
 
@@ -53,6 +58,8 @@ class LandmarkExtractor:
     def __init__(self, static: bool = False, min_confidence: float = 0.5) -> None:
         import mediapipe as mp
 
+        self._static = static
+        self._previous: np.ndarray | None = None  # the driver's points in the last frame
         self._mesh = mp.solutions.face_mesh.FaceMesh(
             static_image_mode=static,
             max_num_faces=MAX_FACES,
@@ -72,9 +79,13 @@ class LandmarkExtractor:
         result = self._mesh.process(small)
         faces = result.multi_face_landmarks or []
         if not faces:
+            self._previous = None
             return FaceLandmarks(None, 0, width, height)
         arrays = [_to_pixels(face, width, height) for face in faces]
-        return FaceLandmarks(arrays[choose_face(arrays)], len(arrays), width, height)
+        chosen = arrays[choose_face(arrays, self._previous)]
+        if not self._static:
+            self._previous = chosen
+        return FaceLandmarks(chosen, len(arrays), width, height)
 
     def close(self) -> None:
         self._mesh.close()

@@ -164,7 +164,7 @@ class Pipeline:
         else:
             state, score, lag = worker.state, worker.score, worker.lag()
             decision = decide(self.guard, state, no_face_for=time - self._last_face, lag=lag,
-                              failure=worker.failure)
+                              failure=worker.failure, faces=face.num_faces)
         draw(image, decision)
         event = self._event(time, state, score, decision)
         return LiveFrame(image, face, state, score, decision, lag, event)

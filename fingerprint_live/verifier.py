@@ -3,6 +3,11 @@
 Every ``stride`` frames (on the uniform ``fps`` grid) the last ``window`` frames of motion are
 embedded and scored against the enrollment. The state follows the median of the last few window
 scores, so one odd window does not change it, and MISMATCH needs several bad windows in a row.
+Frames that come late or out of order are dropped. A gap in the frames longer than
+``no_face_after``, or a jump to another face (the driver's face moves by more than its own width,
+or changes size twice over, from one frame to the next), restarts the motion: no window spans it,
+and a VERIFIED or SUSPECT state goes back to WARMING_UP (MISMATCH stays), so no verdict carries
+over to whoever is there after it.
 """
 
 from __future__ import annotations
@@ -106,7 +111,8 @@ class StreamingVerifier:
         self._feats = np.zeros((cap, NUM_CHANNELS), np.float32)
         self.state = State.WARMING_UP
         self._reset_motion()
-        self._last_face = -np.inf
+        self._last_face = self._last_time = -np.inf
+        self._last_box: np.ndarray | None = None  # centre x, y and width of the last face
         # (time, raw window score) of the last ~20 minutes, for timelines; bounded for long calls
         self.scores: deque[tuple[float, float]] = deque(maxlen=6000)
 
@@ -119,10 +125,14 @@ class StreamingVerifier:
     def push(self, face: FaceLandmarks, time: float) -> Status:
         """Add one frame (landmarks and its time in seconds); returns the state after it."""
         event = None
-        if self._n and time <= self._times[self._n - 1]:
+        if time <= self._last_time:
             return Status(self.state, self._score, face.num_faces, None)  # late or repeated
+        gap, self._last_time = time - self._last_time, time
         if face.found:
-            self._last_face = time
+            box = _box(face)
+            if gap > self.cfg.no_face_after or _jumped(self._last_box, box):
+                event = self._restart(time)
+            self._last_face, self._last_box = time, box
             self._append(time, frame_features(face.points[None])[0])
             if self.state is State.NO_FACE:
                 event = self._set(State.WARMING_UP, time)
@@ -133,6 +143,12 @@ class StreamingVerifier:
             self._reset_motion()
             event = self._set(State.NO_FACE, time)
         return Status(self.state, self._score, face.num_faces, event)
+
+    def _restart(self, time: float) -> Event | None:
+        self._reset_motion()
+        if self.state in (State.VERIFIED, State.SUSPECT):
+            return self._set(State.WARMING_UP, time)
+        return None
 
     def _append(self, time: float, feats: np.ndarray) -> None:
         cap = len(self._times)
@@ -165,3 +181,22 @@ class StreamingVerifier:
         if self.on_event is not None:
             self.on_event(event)
         return event
+
+
+def _box(face: FaceLandmarks) -> np.ndarray:
+    """Centre x, y and width of the face's bounding box, in frame widths and heights.
+
+    Relative to the frame, so that a change of resolution (a call adapting to its bandwidth)
+    is not taken for another face.
+    """
+    size = np.array([face.width, face.height])
+    low, high = face.points[:, :2].min(axis=0) / size, face.points[:, :2].max(axis=0) / size
+    return np.array([*(low + high) / 2, high[0] - low[0]])
+
+
+def _jumped(before: np.ndarray | None, now: np.ndarray) -> bool:
+    """Another face, not the same one moving: it moved its own width or changed size 2x."""
+    if before is None:
+        return False
+    moved = np.hypot(*(now[:2] - before[:2])) > before[2]
+    return bool(moved or not 0.5 < now[2] / max(before[2], 1e-6) < 2)

@@ -6,20 +6,30 @@ frames, a second person pasted in); portraits are bombs, empty or not images.
 
 from __future__ import annotations
 
+from itertools import islice
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
-from live_helpers import GENUINE, enroll_m030
+from live_helpers import GENUINE, IMPOSTOR, enroll_m030, is_slate
 from shared_data import clip
 from test_virtual_camera import RecordingBackend
 
+from avatar.default_avatar import DefaultAvatar
+from avatar.portrait import load_portrait
 from fingerprint_live.cli import main
+from fingerprint_live.clip_landmarks import extract_clip
 from fingerprint_live.embedder import Embedder
 from fingerprint_live.enrollment import Enrollment
 from fingerprint_live.errors import MediaError
+from fingerprint_live.guard import Action
+from fingerprint_live.landmarks import FaceLandmarks, LandmarkExtractor
 from fingerprint_live.media import iter_video
+from fingerprint_live.pipeline import LiveFrame, Pipeline
+from fingerprint_live.verifier import State, StreamingVerifier
+from fingerprint_live.webrtc.file_track import letterbox
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +127,147 @@ def test_animate_and_cam_keep_the_frames_before_the_damage(broken_videos, enroll
     _fails_cleanly(["cam", "--input", str(broken_videos["garbage"]), "--policy", "off",
                     "--backend", "fl-recording"], capsys)
     assert RecordingBackend.frames == []
+
+
+def _frames(relative: str, limit: int | None = None) -> list[np.ndarray]:
+    return [f.image for f in islice(iter_video(clip(relative)), limit)]
+
+
+def _guarded(enrollment: Enrollment, embedder: Embedder) -> Pipeline:
+    return Pipeline(DefaultAvatar(load_portrait()), StreamingVerifier(enrollment, embedder))
+
+
+def _run(pipeline: Pipeline, images: list[np.ndarray], fps: float = 25) -> list[LiveFrame]:
+    try:
+        return [pipeline.process(image, i / fps) for i, image in enumerate(images)]
+    finally:
+        pipeline.close()
+
+
+@pytest.mark.slow
+def test_a_resolution_change_mid_stream_keeps_working_and_is_not_fooled(enrollment,
+                                                                         embedder) -> None:
+    sizes = [(640, 480)] * 30 + [(1280, 720)] * 30 + [(320, 240)] * 34
+    for relative, genuine in ((GENUINE, True), (IMPOSTOR, False)):
+        images = [letterbox(f, s) for f, s in zip(_frames(relative, 94), sizes, strict=True)]
+        out = _run(_guarded(enrollment, embedder), images)
+        assert all(o.image.shape == (256, 256, 3) for o in out)
+        found = [o for o in out if o.face.found]
+        assert len(found) > 0.9 * len(out), "the face must be found at every size"
+        assert all(o.face.points[:, 0].max() <= o.face.width + 5 for o in found)
+        states = {o.state for o in out}
+        if genuine:
+            assert State.MISMATCH not in states and State.VERIFIED in states, states
+        else:
+            assert State.VERIFIED not in states and State.MISMATCH in states, states
+
+
+@pytest.mark.parametrize("light", ["dark", "blown out"])
+@pytest.mark.slow
+def test_dark_or_blown_out_frames_are_no_face_and_block_after_the_grace(enrollment, embedder,
+                                                                        light) -> None:
+    change = {"dark": lambda f: (f * 0.01).astype(np.uint8),
+              "blown out": lambda f: np.clip(f.astype(int) * 8 + 150, 0, 255).astype(np.uint8)}
+    frames = _frames(GENUINE)
+    images = frames[:25] + [change[light](f) for f in frames[25:]] + [
+        change[light](f) for f in frames[:30]]  # 1 s in good light, then ~4.6 s in bad light
+    out = _run(_guarded(enrollment, embedder), images)
+    assert not any(o.face.found for o in out[30:]), "no landmarks may be invented"
+    assert out[-1].state is State.NO_FACE and out[-1].decision.action is Action.BLOCK
+    assert is_slate(out[-1].image) and "no face" in out[-1].decision.reason
+    assert out[60].decision.action is not Action.PASS
+
+
+def test_dim_or_bright_frames_give_true_landmarks_or_none() -> None:
+    """Between clear faces and no face, what MediaPipe still finds is the real face."""
+    with LandmarkExtractor(static=True) as extractor:
+        for frame in _frames(GENUINE, 30)[::3]:
+            truth = extractor.process(frame).points
+            width = np.ptp(truth[:, 0])
+            for changed in ((frame * 0.1).astype(np.uint8), (frame * 0.03).astype(np.uint8),
+                            np.clip(frame.astype(int) * 4 + 100, 0, 255).astype(np.uint8)):
+                face = extractor.process(changed)
+                if face.found:
+                    error = np.abs(face.points[:, :2] - truth[:, :2]).mean()
+                    assert error < 0.05 * width, f"{error:.1f} px on a {width:.0f} px face"
+
+
+def _scene(user: np.ndarray | None, other: np.ndarray | None) -> np.ndarray:
+    """A 960x480 room: the user (300 px) on the left, a second person (440 px) on the right."""
+    room = np.full((480, 960, 3), 60, np.uint8)
+    if user is not None:
+        room[90:390, 60:360] = cv2.resize(user, (300, 300))
+    if other is not None:
+        room[20:460, 500:940] = cv2.resize(other, (440, 440))
+    return room
+
+
+@pytest.mark.slow
+def test_a_second_person_stepping_in_never_becomes_a_verified_driver(enrollment,
+                                                                     embedder) -> None:
+    """The user alone, then a bigger face beside them, then the other person alone."""
+    user, other = _frames(GENUINE), _frames(IMPOSTOR, 150)
+    images = ([_scene(u, None) for u in user[:60]] + [_scene(u, o) for u, o in
+                                                        zip(user[60:], other, strict=False)]
+              + [_scene(None, o) for o in other[34:109]])
+    events = []
+    pipeline = _guarded(enrollment, embedder)
+    pipeline.on_event = events.append
+    out = _run(pipeline, images)
+    both = [o for o in out[60:94] if o.face.num_faces == 2]
+    assert len(both) > 20, "the second person must be seen and counted"
+    assert all(o.face.points[:, 0].max() < 480 for o in both), "the user stays the driver"
+    assert not any(o.decision.action is Action.PASS for o in both)
+    assert any(e.reason == "several faces in view" for e in events), events
+    # The verifier itself, fed the same landmarks in step: the other person is never VERIFIED.
+    verifier = StreamingVerifier(enrollment, embedder)
+    states = [verifier.push(o.face, i / 25).state for i, o in enumerate(out)]
+    assert State.VERIFIED in states[:94], "the user should be verified before the switch"
+    assert State.VERIFIED not in states[94:], states[94:]
+    assert states[94] is State.WARMING_UP, "the jump to another face restarts the verdict"
+
+
+def _pushed(verifier: StreamingVerifier, stream) -> list[State]:
+    return [verifier.push(face, t).state for face, t in stream]
+
+
+def _landmarks(relative: str, offset: float = 0.0):
+    marks = extract_clip(clip(relative))
+    return [(FaceLandmarks(p if n else None, int(n), marks.width, marks.height), float(t) + offset)
+            for p, n, t in zip(marks.points, marks.num_faces, marks.times, strict=True)]
+
+
+def test_late_and_repeated_frames_are_dropped_without_effect(enrollment, embedder) -> None:
+    stream = _landmarks(GENUINE)
+    clean = StreamingVerifier(enrollment, embedder)
+    _pushed(clean, stream)
+    messy = StreamingVerifier(enrollment, embedder)
+    for i, (face, t) in enumerate(stream):
+        messy.push(face, t)
+        if i >= 5 and i % 4 == 0:  # an old frame arrives late, and one twice
+            late = messy.push(*stream[i - 5])
+            assert late.event is None and late.state is messy.state
+            messy.push(face, t)
+    assert list(messy.scores) == list(clean.scores) and messy.state is clean.state
+    assert clean.scores, "the clip must give scores for this to mean anything"
+
+
+def test_dropped_frames_still_verify_and_still_catch_an_impostor(enrollment, embedder) -> None:
+    keep = np.random.default_rng(3).random(200) > 0.3  # 30% of the frames never arrive
+    genuine = [f for f, k in zip(_landmarks(GENUINE), keep, strict=False) if k]
+    impostor = [f for f, k in zip(_landmarks(IMPOSTOR), keep, strict=False) if k]
+    states = _pushed(StreamingVerifier(enrollment, embedder), genuine)
+    assert State.VERIFIED in states and State.MISMATCH not in states
+    states = _pushed(StreamingVerifier(enrollment, embedder), impostor)
+    assert State.MISMATCH in states and State.VERIFIED not in states
+
+
+def test_a_long_gap_gives_no_pass(enrollment, embedder) -> None:
+    """After seconds without any frame, a verdict from before the gap no longer holds."""
+    verifier = StreamingVerifier(enrollment, embedder)
+    before = _landmarks(GENUINE)
+    assert _pushed(verifier, before)[-1] is State.VERIFIED
+    after = _landmarks(IMPOSTOR, offset=before[-1][1] + 5.0)
+    states = _pushed(verifier, after)
+    assert states[0] is State.WARMING_UP
+    assert State.VERIFIED not in states and State.MISMATCH in states
