@@ -6,6 +6,7 @@ frames, a second person pasted in); portraits are bombs, empty or not images.
 
 from __future__ import annotations
 
+import io
 from itertools import islice
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import cv2
 import numpy as np
 import pytest
 from live_helpers import GENUINE, IMPOSTOR, enroll_m030, is_slate
+from PIL import Image
 from shared_data import clip
 from test_virtual_camera import RecordingBackend
 
@@ -28,6 +30,7 @@ from fingerprint_live.guard import Action
 from fingerprint_live.landmarks import FaceLandmarks, LandmarkExtractor
 from fingerprint_live.media import iter_video
 from fingerprint_live.pipeline import LiveFrame, Pipeline
+from fingerprint_live.serve.portrait_upload import decode_portrait
 from fingerprint_live.verifier import State, StreamingVerifier
 from fingerprint_live.webrtc.file_track import letterbox
 
@@ -271,3 +274,28 @@ def test_a_long_gap_gives_no_pass(enrollment, embedder) -> None:
     states = _pushed(verifier, after)
     assert states[0] is State.WARMING_UP
     assert State.VERIFIED not in states and State.MISMATCH in states
+
+
+def _bomb() -> bytes:
+    """A 40 KB PNG that decodes to 400 million pixels."""
+    data = io.BytesIO()
+    Image.new("1", (20000, 20000)).save(data, format="PNG")
+    return data.getvalue()
+
+
+def test_bad_portraits_are_refused_clearly_everywhere(tmp_path, capsys) -> None:
+    good = io.BytesIO()
+    Image.fromarray(load_portrait()).save(good, format="PNG")
+    cases = {"bomb.png": (_bomb(), "more than"), "empty.png": (b"", "not an image"),
+             "cut.png": (good.getvalue()[:5000], "cannot be decoded|not an image"),
+             "text.jpg": (b"<html>not a photo</html>", "not an image")}
+    for name, (data, message) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        with pytest.raises(MediaError, match=message):
+            load_portrait(path)
+        with pytest.raises(MediaError, match=message):
+            decode_portrait(data)
+        err = _fails_cleanly(["animate", "--driver", str(clip(GENUINE)), "--avatar", str(path),
+                              "-o", str(tmp_path / "out.mp4")], capsys)
+        assert name in err

@@ -34,5 +34,8 @@ def decode_portrait(data: bytes) -> np.ndarray:
                 raise MediaError(f"the image is {img.width}x{img.height}; at most "
                                  f"{MAX_SIDE}x{MAX_SIDE}.")
             return np.asarray(img.convert("RGB"))
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise MediaError(f"the image has more than {MAX_PIXELS:,} pixels (a decompression "
+                         "bomb?); scale it down first.") from exc
+    except (UnidentifiedImageError, OSError) as exc:
         raise MediaError("the file is not an image (PNG, JPEG or WebP) that can be read.") from exc
