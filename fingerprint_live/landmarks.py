@@ -17,7 +17,7 @@ import numpy as np
 from .errors import MediaError
 
 #: Bumped whenever extraction changes in a way that would change the cached arrays.
-EXTRACTOR_VERSION = 1
+EXTRACTOR_VERSION = 2  # 2: in video mode the driver is tracked among several faces
 NUM_POINTS = 468
 #: Up to this many faces are found, so that a second person in view is seen and counted.
 MAX_FACES = 4

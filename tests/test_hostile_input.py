@@ -6,17 +6,25 @@ frames, a second person pasted in); portraits are bombs, empty or not images.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
+import logging
+import threading
+import time
 from itertools import islice
 from pathlib import Path
 
+import aioice.ice
 import av
 import cv2
 import numpy as np
 import pytest
+from aiortc import RTCPeerConnection, RTCSessionDescription
 from live_helpers import GENUINE, IMPOSTOR, enroll_m030, is_slate
 from PIL import Image
 from shared_data import clip
+from test_serve_browser import _form, _post, serving
 from test_virtual_camera import RecordingBackend
 
 from avatar.default_avatar import DefaultAvatar
@@ -30,8 +38,10 @@ from fingerprint_live.guard import Action
 from fingerprint_live.landmarks import FaceLandmarks, LandmarkExtractor
 from fingerprint_live.media import iter_video
 from fingerprint_live.pipeline import LiveFrame, Pipeline
+from fingerprint_live.serve import ServeConfig
 from fingerprint_live.serve.portrait_upload import decode_portrait
 from fingerprint_live.verifier import State, StreamingVerifier
+from fingerprint_live.webrtc import VideoFileTrack, rtc_configuration
 from fingerprint_live.webrtc.file_track import letterbox
 
 
@@ -299,3 +309,83 @@ def test_bad_portraits_are_refused_clearly_everywhere(tmp_path, capsys) -> None:
         err = _fails_cleanly(["animate", "--driver", str(clip(GENUINE)), "--avatar", str(path),
                               "-o", str(tmp_path / "out.mp4")], capsys)
         assert name in err
+
+
+def _pipeline_threads() -> int:
+    return sum(t.name.startswith(("pipeline", "verifier")) for t in threading.enumerate())
+
+
+@pytest.mark.slow
+def test_a_peer_that_vanishes_mid_call_frees_its_session(monkeypatch, caplog) -> None:
+    """The client's sockets close without a goodbye; ICE consent fails, the server cleans up.
+
+    Consent is checked every 0.2 s here instead of 5 s, so that the loss is seen in seconds.
+    """
+    monkeypatch.setattr(aioice.ice, "CONSENT_INTERVAL", 0.2)
+    threads = _pipeline_threads()
+
+    async def call(port: int) -> tuple[int, list[int]]:
+        pc = RTCPeerConnection(rtc_configuration())
+        pc.addTrack(VideoFileTrack([clip(GENUINE)], loops=0))
+        frames = asyncio.Event()
+        pc.on("track", lambda track: asyncio.ensure_future(_until_frames(track, frames)))
+        await pc.setLocalDescription(await pc.createOffer())
+        status, answer = await _post(port, _form(type="offer", sdp=pc.localDescription.sdp))
+        assert status == 200, answer
+        await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
+        await asyncio.wait_for(frames.wait(), 20)
+        for transceiver in pc.getTransceivers():  # vanish: no DTLS or SCTP goodbye
+            for protocol in transceiver.receiver.transport.transport._connection._protocols:
+                protocol.transport.close()
+        busy, _ = await _post(port, _form(type="offer", sdp=pc.localDescription.sdp))
+        retries = []
+        for _ in range(60):  # the slot must come back once the server sees the peer gone
+            await asyncio.sleep(0.25)
+            status, _ = await _post(port, _form(type="offer", sdp="v=0"))
+            retries.append(status)
+            if status != 503:
+                break
+        await pc.close()
+        return busy, retries
+
+    with serving(ServeConfig(max_sessions=1)) as port:
+        busy, retries = asyncio.run(call(port))
+    assert busy == 503, "while the call lives, the one slot is taken"
+    assert retries[-1] == 400, f"the vanished peer's session was never freed: {retries}"
+    deadline = time.monotonic() + 10
+    while _pipeline_threads() > threads and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _pipeline_threads() == threads, "the session's threads must end"
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, [r.getMessage() for r in errors]
+
+
+async def _until_frames(track, seen: asyncio.Event) -> None:
+    with contextlib.suppress(Exception):
+        for _ in range(10):
+            await track.recv()
+        seen.set()
+        while True:
+            await track.recv()
+
+
+def test_many_concurrent_offers_get_the_bound_then_a_clear_refusal() -> None:
+    async def offer() -> str:
+        pc = RTCPeerConnection(rtc_configuration())
+        pc.addTrack(VideoFileTrack([clip(GENUINE)]))
+        await pc.setLocalDescription(await pc.createOffer())
+        await pc.close()
+        return pc.localDescription.sdp
+
+    async def burst(port: int) -> list[tuple[int, dict]]:
+        sdp = await offer()
+        bomb = _post(port, _form(type="offer", sdp=sdp, avatar=_bomb()))
+        return await asyncio.gather(bomb, *[_post(port, _form(type="offer", sdp=sdp))
+                                            for _ in range(6)])
+
+    with serving(ServeConfig(max_sessions=2)) as port:
+        answers = asyncio.run(burst(port))
+    bomb, rest = answers[0], [status for status, _ in answers[1:]]
+    assert bomb[0] in (400, 503) and ("bomb" in bomb[1]["error"] or "busy" in bomb[1]["error"])
+    assert sorted(rest) == [200, 200, 503, 503, 503, 503], rest
+    assert all("busy" in body["error"] for status, body in answers[1:] if status == 503)
