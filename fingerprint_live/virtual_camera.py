@@ -122,12 +122,13 @@ def status_line(out: LiveFrame, fps: float) -> str:
 
 def run_camera(frames: Iterator[tuple[np.ndarray, float]], pipeline: Pipeline, camera,
                preview: Preview | None = None, keys: list[str] | None = None,
-               status=sys.stderr) -> int:
+               status=None) -> int:
     """Feed frames through the pipeline to the virtual camera until the source ends or 'q'.
 
     ``keys`` is a list another thread appends key presses to (the terminal); the preview
-    window's keys are read here.
+    window's keys are read here. Status lines go to ``status`` (default: the current stderr).
     """
+    status = status or sys.stderr
     sent, shown, tick = 0, 0, time.monotonic()
     fps = 0.0
     try:
