@@ -19,9 +19,7 @@ from aiohttp import FormData
 from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from live_helpers import enroll_m030
 
-from fingerprint_live.embedder import Embedder
 from fingerprint_live.enrollment import Enrollment
 from fingerprint_live.errors import EnrollmentError
 from fingerprint_live.serve import ServeConfig, make_app
@@ -34,10 +32,10 @@ FUZZ = settings(max_examples=150, deadline=None,
 
 
 @pytest.fixture(scope="module")
-def valid(tmp_path_factory) -> bytes:
+def valid(enrollment: Enrollment, tmp_path_factory) -> bytes:
     """A real enrollment file's bytes (M030)."""
     path = tmp_path_factory.mktemp("fuzz") / "m030.fpe"
-    enroll_m030(Embedder()).save(path)
+    enrollment.save(path)
     return path.read_bytes()
 
 

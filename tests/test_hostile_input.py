@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
-from live_helpers import GENUINE, IMPOSTOR, enroll_m030, is_slate
+from live_helpers import GENUINE, IMPOSTOR, is_slate
 from PIL import Image
 from shared_data import clip
 from test_serve_browser import _form, _post, serving
@@ -43,16 +43,6 @@ from fingerprint_live.serve.portrait_upload import decode_portrait
 from fingerprint_live.verifier import State, StreamingVerifier
 from fingerprint_live.webrtc import VideoFileTrack, rtc_configuration
 from fingerprint_live.webrtc.file_track import letterbox
-
-
-@pytest.fixture(scope="module")
-def embedder() -> Embedder:
-    return Embedder()
-
-
-@pytest.fixture(scope="module")
-def enrollment(embedder: Embedder) -> Enrollment:
-    return enroll_m030(embedder)
 
 
 @pytest.fixture(scope="module")

@@ -7,27 +7,16 @@ from itertools import islice
 
 import numpy as np
 import pytest
-from live_helpers import GENUINE, IMPOSTOR, enroll_m030, has_mark, is_slate
+from live_helpers import GENUINE, IMPOSTOR, has_mark, is_slate
 from shared_data import clip
 
 from avatar.default_avatar import DefaultAvatar
 from avatar.portrait import load_portrait
 from fingerprint_live.embedder import Embedder
-from fingerprint_live.enrollment import Enrollment
 from fingerprint_live.guard import Action, Decision, GuardConfig, Policy, decide, draw
 from fingerprint_live.media import iter_video
 from fingerprint_live.pipeline import LiveFrame, Pipeline
 from fingerprint_live.verifier import State, StreamingVerifier
-
-
-@pytest.fixture(scope="module")
-def embedder() -> Embedder:
-    return Embedder()
-
-
-@pytest.fixture(scope="module")
-def enrollment(embedder: Embedder) -> Enrollment:
-    return enroll_m030(embedder)
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,6 @@ from live_helpers import (
     IMPOSTOR,
     TAKEOVER_S,
     clips,
-    enroll_m030,
     has_mark,
     is_slate,
 )
@@ -41,16 +40,6 @@ from fingerprint_live.webrtc import (
 )
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def embedder() -> Embedder:
-    return Embedder()
-
-
-@pytest.fixture(scope="module")
-def enrollment(embedder: Embedder) -> Enrollment:
-    return enroll_m030(embedder)
 
 
 @dataclass
