@@ -51,20 +51,34 @@ def head_frame(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return origin, np.stack([x, y, z], axis=-2), scale
 
 
-def frame_features(points: np.ndarray) -> np.ndarray:
-    """Features of frames ``(N, 468, 3)`` as ``(N, NUM_CHANNELS)`` float32; NaN rows stay NaN."""
-    sub = points[:, SUBSET, :2]
-    dist = np.linalg.norm(sub[:, _I] - sub[:, _J], axis=-1)
-    origin, rot, scale = head_frame(points)
-    pose = np.stack([
+def head_angles(rot: np.ndarray) -> np.ndarray:
+    """Roll, yaw and pitch in radians ``(N, 3)`` from ``head_frame``'s rotation rows."""
+    return np.stack([
         np.arctan2(rot[:, 0, 1], rot[:, 0, 0]),  # roll: the eye line's tilt in the image
         np.arcsin(np.clip(rot[:, 0, 2], -1, 1)),  # yaw: the eye line's depth component
         np.arcsin(np.clip(rot[:, 1, 2], -1, 1)),  # pitch: the nose line's depth component
+    ], axis=1)
+
+
+def frame_features(points: np.ndarray) -> np.ndarray:
+    """Features of frames ``(N, 468, 3)`` as ``(N, NUM_CHANNELS)`` float32; NaN rows stay NaN."""
+    origin, rot, scale = head_frame(points)
+    pose = np.stack([
+        *head_angles(rot).T,
         origin[:, 0] / scale,
         origin[:, 1] / scale,
         np.log(scale),
     ], axis=1)
-    return np.concatenate([dist / scale[:, None], pose], axis=1).astype(np.float32)
+    return np.concatenate([subset_distances(points, scale), pose], axis=1).astype(np.float32)
+
+
+def subset_distances(points: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """2-D distances between every pair of ``SUBSET`` points of ``(N, 468, 3)``, over ``scale``.
+
+    Dividing by the rotation-free face scale leaves the face's shape, not its size in the image.
+    """
+    sub = points[:, SUBSET, :2]
+    return np.linalg.norm(sub[:, _I] - sub[:, _J], axis=-1) / scale[:, None]
 
 
 def resample(times: np.ndarray, values: np.ndarray, grid: np.ndarray | None = None,
