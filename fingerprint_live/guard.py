@@ -9,6 +9,10 @@ The policy decides what a bad state does to the outgoing frame:
 Bad states are MISMATCH, NO_FACE that lasted longer than a grace period, and a verifier that
 failed or fell behind (fail closed: no verdict is not a pass). Before the first verdict and
 while the score wavers, a small mark says "verifying" so that no frame looks like a clean pass.
+
+An avatar that renders badly ("avatar glitch", from :mod:`.glitch`) is its own reason with its
+own policy, ``on_glitch``: FLAG by default (the avatar is still the enrolled user's, only ugly),
+BLOCK when the user asks. It never weakens a bad state: a MISMATCH still blocks.
 Drawing is done in place with OpenCV primitives on the output buffer.
 """
 
@@ -41,9 +45,11 @@ class GuardConfig:
     policy: Policy = Policy.BLOCK
     no_face_grace: float = 2.0  # seconds of NO_FACE before it counts as bad
     max_lag: float = 1.0  # stream seconds the verifier may trail the frames
+    on_glitch: Policy = Policy.FLAG  # what an avatar glitch does; OFF skips the check
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "policy", Policy(self.policy))  # "flag" from a CLI or a page
+        object.__setattr__(self, "on_glitch", Policy(self.on_glitch))
 
 
 @dataclass(frozen=True)
@@ -53,10 +59,11 @@ class Decision:
 
 
 def decide(cfg: GuardConfig, state: State, *, no_face_for: float = 0.0, lag: float = 0.0,
-           failure: str | None = None, faces: int = 1) -> Decision:
+           failure: str | None = None, faces: int = 1, glitch: str | None = None) -> Decision:
     """The action for one frame; ``failure`` is set when the verifier raised.
 
     With several ``faces`` in view a verified frame still carries a mark: the peer is told.
+    ``glitch`` is the avatar check's reason when it flags the avatar (or has failed).
     """
     if cfg.policy is Policy.OFF:
         return Decision(Action.PASS, "")
@@ -71,6 +78,8 @@ def decide(cfg: GuardConfig, state: State, *, no_face_for: float = 0.0, lag: flo
         if no_face_for > cfg.no_face_grace:
             return Decision(bad, f"no face for {no_face_for:.0f} s")
         return Decision(Action.MARK, "no face")
+    if glitch is not None and cfg.on_glitch is not Policy.OFF:
+        return Decision(Action.BLOCK if cfg.on_glitch is Policy.BLOCK else Action.FLAG, glitch)
     if state is State.VERIFIED:
         return Decision(Action.MARK, "several faces in view") if faces > 1 else Decision(
             Action.PASS, "")
@@ -100,6 +109,14 @@ def draw(image: np.ndarray, decision: Decision) -> None:
         size = max(14, h // 14)
         cv2.rectangle(image, (0, h - size), (w - 1, h - 1), _AMBER, thickness=-1)
         _text(image, decision.reason, (w // 2, h - size // 2), 0.5 * scale, _SLATE, scale)
+
+
+def draw_warning(image: np.ndarray, text: str) -> None:
+    """An amber strip at the top of the user's own preview (never on what the peer gets)."""
+    h, w = image.shape[:2]
+    band = max(14, h // 14)
+    cv2.rectangle(image, (0, 0), (w - 1, band), _AMBER, thickness=-1)
+    _text(image, text, (w // 2, band // 2), 0.5 * max(w, 160) / 400, _SLATE, max(w, 160) / 400)
 
 
 def _text(image: np.ndarray, text: str, centre: tuple[int, int], scale: float,

@@ -5,12 +5,14 @@ The avatar renders on the caller's thread; the verifier runs beside it in a work
 a small drop-oldest queue, so a slow embedding never delays a frame. The guard then reads the
 worker's latest state: a worker that raised, or that trails the frames by more than
 ``GuardConfig.max_lag`` seconds of stream time, counts as a bad state (fail closed).
+
+A second worker checks every few avatar frames for a glitch (:mod:`.glitch`) with its own
+MediaPipe pass, also off the frame path; the driver's head pose is checked on the frame path
+(a few arithmetic operations) and warns the user when it leaves the avatar's good range.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,17 +20,22 @@ import numpy as np
 
 from avatar.base import AvatarEngine
 
-from .guard import Action, Decision, GuardConfig, decide, draw
+from .glitch import FailureWindow, GlitchDetector
+from .guard import Action, Decision, GuardConfig, Policy, decide, draw
 from .landmarks import FaceLandmarks, LandmarkExtractor
+from .pose_warning import PoseMonitor
 from .verifier import State, StreamingVerifier
+from .worker import QueueWorker
 
 #: Frames the verifier may have waiting; older ones are dropped (about 0.6 s at 25 fps).
 QUEUE_FRAMES = 16
+#: Every this many avatar frames one is checked for a glitch (about 8 a second at 25 fps).
+GLITCH_EVERY = 3
 
 
 @dataclass(frozen=True)
 class LiveEvent:
-    """A change of verifier state or guard action, as the peer and callbacks see it."""
+    """A change of verifier state, guard action, avatar glitch or pose warning."""
 
     time: float
     state: State
@@ -36,12 +43,15 @@ class LiveEvent:
     score: float | None
     action: Action
     reason: str
+    glitch: bool = False  # the avatar check flags the avatar (or failed)
+    warning: str = ""  # the driver's head pose is beyond what the avatar renders well
 
     def to_json(self) -> dict:
         return {"type": "event", "time": round(self.time, 3), "state": self.state.value,
                 "previous": self.previous.value if self.previous else None,
                 "score": None if self.score is None else round(self.score, 4),
-                "action": self.action.value, "reason": self.reason}
+                "action": self.action.value, "reason": self.reason, "glitch": self.glitch,
+                "warning": self.warning}
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,8 @@ class LiveFrame:
     decision: Decision
     lag: float  # stream seconds the verifier trails this frame
     event: LiveEvent | None  # set on the frame where state or action changed
+    glitch: str | None = None  # why the avatar check flags the avatar, if it does
+    warning: str | None = None  # the pose warning for the driver's own preview, if any
 
 
 class VerifierWorker:
@@ -60,52 +72,83 @@ class VerifierWorker:
 
     def __init__(self, verifier: StreamingVerifier, maxlen: int = QUEUE_FRAMES) -> None:
         self._verifier = verifier
-        self._queue: deque[tuple[FaceLandmarks, float]] = deque(maxlen=maxlen)
-        self._wake = threading.Condition()
-        self._closed = False
         self.state: State = verifier.state
         self.score: float | None = None
         self.done_time = -np.inf  # stream time of the last frame pushed
         self.submitted_time = -np.inf
-        self.failure: str | None = None
-        self.dropped = 0
-        self._thread = threading.Thread(target=self._run, name="verifier", daemon=True)
-        self._thread.start()
+        self._worker: QueueWorker[tuple[FaceLandmarks, float]] = QueueWorker(
+            self._push, maxlen, "verifier")
 
     def submit(self, face: FaceLandmarks, time: float) -> None:
-        with self._wake:
-            if len(self._queue) == self._queue.maxlen:
-                self.dropped += 1
-            self._queue.append((face, time))
-            self.submitted_time = time
-            if self.done_time == -np.inf:  # not behind the frames it starts with
-                self.done_time = time
-            self._wake.notify()
+        self.submitted_time = time
+        if self.done_time == -np.inf:  # not behind the frames it starts with
+            self.done_time = time
+        self._worker.submit((face, time))
+
+    @property
+    def failure(self) -> str | None:
+        return self._worker.failure
+
+    @property
+    def dropped(self) -> int:
+        return self._worker.dropped
 
     def lag(self) -> float:
         """How far the verifier trails the newest frame, in stream seconds."""
         return max(0.0, self.submitted_time - self.done_time)
 
-    def _run(self) -> None:
-        while True:
-            with self._wake:
-                while not self._queue and not self._closed:
-                    self._wake.wait()
-                if self._closed:
-                    return
-                face, time = self._queue.popleft()
-            try:
-                status = self._verifier.push(face, time)
-            except Exception as exc:  # noqa: BLE001 - any failure must block, not kill silently
-                self.failure = f"{type(exc).__name__}: {exc}"
-                return
-            self.state, self.score, self.done_time = status.state, status.score, time
+    def _push(self, item: tuple[FaceLandmarks, float]) -> None:
+        face, time = item
+        status = self._verifier.push(face, time)
+        self.state, self.score, self.done_time = status.state, status.score, time
 
     def close(self) -> None:
-        with self._wake:
-            self._closed = True
-            self._wake.notify()
-        self._thread.join(timeout=5)
+        self._worker.close()
+
+
+class GlitchWorker:
+    """Checks every ``every``-th avatar frame for a glitch on its own thread.
+
+    The sender hands in the rendered image (its face is found here, off the frame path); the
+    receiver, whose input is the avatar, hands in the landmarks it already has.
+    """
+
+    def __init__(self, detector: GlitchDetector, every: int = GLITCH_EVERY) -> None:
+        self.detector, self.every = detector, every
+        self.window = FailureWindow()
+        self._extractor: LandmarkExtractor | None = None  # made on the worker thread
+        self._seen = 0
+        self._last = -np.inf  # stream time of the newest check
+        self._worker: QueueWorker[tuple[float, np.ndarray | None, FaceLandmarks | None]] = (
+            QueueWorker(self._check, 1, "avatar-check"))
+
+    def submit(self, time: float, image: np.ndarray | None = None,
+               face: FaceLandmarks | None = None) -> None:
+        """Offer one avatar frame (its ``image`` is copied only when it is checked)."""
+        self._seen += 1
+        if self._seen % self.every == 0:
+            self._worker.submit((time, None if image is None else image.copy(), face))
+
+    def reason(self, time: float) -> str | None:
+        """Why the avatar is bad at ``time``, or None; a stale window (no face) does not flag."""
+        if self._worker.failure is not None:
+            return f"avatar check failed: {self._worker.failure}"
+        fresh = time - self._last < self.window.seconds
+        return "avatar glitch" if fresh and self.window.flagged else None
+
+    def _check(self, item: tuple[float, np.ndarray | None, FaceLandmarks | None]) -> None:
+        time, image, face = item
+        if face is None:
+            if self._extractor is None:
+                self._extractor = LandmarkExtractor()
+            face = self._extractor.process(image)
+        self.window.add(time, self.detector.failed(face))
+        self._last = time
+
+    def close(self) -> None:
+        self._worker.close()
+        if self._extractor is not None:
+            self._extractor.close()
 
 
 class Pipeline:
@@ -114,20 +157,25 @@ class Pipeline:
     ``avatar=None`` passes the input frame through (the receiver side, which checks an avatar
     stream it did not make). ``verifier=None`` means nothing checks the stream yet (for example
     while enrolling): the guard marks every frame with ``waiting`` and never passes it clean.
+    Unless the policy or ``guard.on_glitch`` is OFF, the avatar output is checked for glitches
+    by ``detector`` (default: the shipped one) beside the frame path.
     """
 
     def __init__(self, avatar: AvatarEngine | None, verifier: StreamingVerifier | None,
                  guard: GuardConfig | None = None,
                  on_event: Callable[[LiveEvent], None] | None = None,
                  on_face: Callable[[FaceLandmarks, float], None] | None = None,
-                 waiting: str = "not enrolled") -> None:
+                 waiting: str = "not enrolled", detector: GlitchDetector | None = None) -> None:
         self.avatar, self.guard = avatar, guard or GuardConfig()
         self.on_event, self.on_face, self.waiting = on_event, on_face, waiting
         self._extractor: LandmarkExtractor | None = LandmarkExtractor()
         self._worker = VerifierWorker(verifier) if verifier is not None else None
+        checked = Policy.OFF not in (self.guard.policy, self.guard.on_glitch)
+        self._glitch = GlitchWorker(detector or GlitchDetector.load()) if checked else None
+        self._pose = PoseMonitor()
         self._last_face: float | None = None
         self._calibrate = False
-        self._previous: tuple[State, Action] | None = None
+        self._previous: tuple | None = None
 
     def set_verifier(self, verifier: StreamingVerifier) -> None:
         """Start checking with ``verifier`` (from any thread; e.g. when enrollment finished)."""
@@ -156,36 +204,56 @@ class Pipeline:
                 self.avatar.calibrate(rgb, face)
                 self._calibrate = False
             image = self.avatar.render(rgb, face).image.copy()  # held frames are shared
+        glitch = self._check_avatar(image, face, time)
+        warning = self._pose.update(face)
         if worker is None:
             state, score, lag = State.WARMING_UP, None, 0.0
-            decision = decide(self.guard, state)
+            decision = decide(self.guard, state, glitch=glitch)
             if decision.action is Action.MARK:
                 decision = Decision(Action.MARK, self.waiting)
         else:
             state, score, lag = worker.state, worker.score, worker.lag()
             decision = decide(self.guard, state, no_face_for=time - self._last_face, lag=lag,
-                              failure=worker.failure, faces=face.num_faces)
+                              failure=worker.failure, faces=face.num_faces, glitch=glitch)
         draw(image, decision)
-        event = self._event(time, state, score, decision)
-        return LiveFrame(image, face, state, score, decision, lag, event)
+        event = self._event(time, state, score, decision, glitch, warning)
+        return LiveFrame(image, face, state, score, decision, lag, event, glitch, warning)
 
-    def _event(self, time: float, state: State, score: float | None,
-               decision: Decision) -> LiveEvent | None:
-        key = (state, decision.action)
+    def _check_avatar(self, image: np.ndarray, face: FaceLandmarks, time: float) -> str | None:
+        """Hand the avatar frame to the glitch check; its current reason, if it flags.
+
+        Frames without a driver face are not offered: the avatar only holds its last frame
+        then, and the missing face is the verifier's NO_FACE, not a glitch.
+        """
+        if self._glitch is None:
+            return None
+        if face.found:
+            if self.avatar is None:
+                self._glitch.submit(time, face=face)
+            else:
+                self._glitch.submit(time, image=image)
+        return self._glitch.reason(time)
+
+    def _event(self, time: float, state: State, score: float | None, decision: Decision,
+               glitch: str | None, warning: str | None) -> LiveEvent | None:
+        key = (state, decision.action, glitch is not None, warning)
         if key == self._previous:
             return None
         previous = self._previous[0] if self._previous else None
         self._previous = key
-        event = LiveEvent(time, state, previous, score, decision.action, decision.reason)
+        event = LiveEvent(time, state, previous, score, decision.action, decision.reason,
+                          glitch is not None, warning or "")
         if self.on_event is not None:
             self.on_event(event)
         return event
 
     def close(self) -> None:
-        """Stop the verifier thread and MediaPipe; a second call does nothing."""
+        """Stop the worker threads and MediaPipe; a second call does nothing."""
         if self._extractor is None:
             return
         if self._worker is not None:
             self._worker.close()
+        if self._glitch is not None:
+            self._glitch.close()
         self._extractor.close()
         self._extractor = None
