@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import FingerprintError, MediaError
+from .guard import draw_warning
 from .media import iter_video
 from .pipeline import LiveFrame, Pipeline
 
@@ -117,7 +118,17 @@ def status_line(out: LiveFrame, fps: float) -> str:
     score = "  -  " if out.score is None else f"{out.score:.2f}"
     reason = f" ({out.decision.reason})" if out.decision.reason else ""
     action = out.decision.action.value + reason
-    return f"{out.state.value:<10} score {score}  {fps:5.1f} fps  {action}"
+    warning = f"  [{out.warning}]" if out.warning else ""
+    return f"{out.state.value:<10} score {score}  {fps:5.1f} fps  {action}{warning}"
+
+
+def _preview_image(out: LiveFrame) -> np.ndarray:
+    """What the user sees of their own output: the sent frame, plus the pose warning."""
+    if not out.warning:
+        return out.image
+    image = out.image.copy()
+    draw_warning(image, out.warning)
+    return image
 
 
 def run_camera(frames: Iterator[tuple[np.ndarray, float]], pipeline: Pipeline, camera,
@@ -136,7 +147,7 @@ def run_camera(frames: Iterator[tuple[np.ndarray, float]], pipeline: Pipeline, c
             out = pipeline.process(rgb, stamp)
             camera.send(out.image)
             sent += 1
-            pressed = preview.show(out.image) if preview is not None else None
+            pressed = preview.show(_preview_image(out)) if preview is not None else None
             if keys:
                 pressed = keys.pop(0)
             if pressed == "c":

@@ -30,6 +30,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=256, help="avatar side in pixels (default: 256)")
     p.add_argument("--policy", choices=[p.value for p in Policy], default="block",
                    help="on mismatch: block (slate), flag (banner), off (default: block)")
+    p.add_argument("--on-glitch", choices=[p.value for p in Policy], default="flag",
+                   help="when the avatar renders badly: flag (banner), block (slate), off "
+                   "(default: flag)")
     p.add_argument("--fps", type=float, default=25.0, help="virtual camera rate (default: 25)")
     p.add_argument("--backend", default=None,
                    help="pyvirtualcam backend, e.g. v4l2loopback, obs (default: the first found)")
@@ -74,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
     keys: list[str] = []
     if sys.stdin is not None and sys.stdin.isatty():
         threading.Thread(target=_read_keys, args=(keys,), daemon=True).start()
-    pipeline = Pipeline(avatar, verifier, GuardConfig(policy=Policy(args.policy)),
+    pipeline = Pipeline(avatar, verifier, GuardConfig(policy=args.policy,
+                                                      on_glitch=args.on_glitch),
                         waiting="unchecked")
     print(f"virtual camera: {camera.device} ({camera.backend}), {args.size}x{args.size}",
           file=sys.stderr)

@@ -23,6 +23,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="calls served at once; more are refused (default: %(default)s)")
     p.add_argument("--stun", default=None,
                    help="STUN URL for clients on other machines (default: none, loopback only)")
+    p.add_argument("--on-glitch", choices=["flag", "block", "off"], default="flag",
+                   help="when the avatar renders badly: flag (banner), block (slate), off "
+                   "(default: %(default)s)")
     p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     return p
 
@@ -39,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
         print("warning: serving beyond this machine; the page needs HTTPS for camera access "
               "from other hosts, and ICE offers all local addresses.", file=sys.stderr)
     app = make_app(ServeConfig(max_sessions=args.max_sessions, loopback_ice=loopback,
-                               stun=args.stun, model_dir=args.model))
+                               stun=args.stun, model_dir=args.model,
+                               on_glitch=args.on_glitch))
     web.run_app(app, host=args.host, port=args.port, print=lambda m: print(m, file=sys.stderr))
     return 0
 

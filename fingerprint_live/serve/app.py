@@ -41,6 +41,7 @@ class ServeConfig:
     loopback_ice: bool = True  # offer only 127.0.0.1 candidates (the server is bound there)
     stun: str | None = None  # a STUN URL, only when the user asks for one
     model_dir: str | None = None
+    on_glitch: str = "flag"  # the guard's answer to an avatar glitch: flag, block or off
 
 
 def make_app(config: ServeConfig | None = None) -> web.Application:
@@ -106,7 +107,8 @@ async def _offer(request: web.Request) -> web.Response:
                        "it runs at once; try again when one ends.")
     try:
         session = Session(_portrait(app, form.get("avatar")), app[EMBEDDER], seconds,
-                          GuardConfig(policy=policy), app[CONFIG].stun)
+                          GuardConfig(policy=policy, on_glitch=app[CONFIG].on_glitch),
+                          app[CONFIG].stun)
     except FingerprintError as exc:
         return _refuse(400, f"avatar image: {exc}")
     sessions[session.id] = session

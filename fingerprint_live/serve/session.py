@@ -92,6 +92,7 @@ class Session:
             "score": None if last is None or last.score is None else round(last.score, 3),
             "action": last.decision.action.value if last else None,
             "reason": last.decision.reason if last else "",
+            "warning": last.warning if last else None,
             "error": self.error,
             **stats,
         }

@@ -35,14 +35,16 @@ function onMessage(event) {
     const latency = msg.latency_ms === null || msg.latency_ms === undefined ? "–" : `${msg.latency_ms} ms`;
     $("status").textContent =
       `State: ${msg.state || "–"} · action: ${msg.action || "–"}${msg.reason ? " (" + msg.reason + ")" : ""}` +
-      ` · score: ${score} · fps: ${pageFps} (server ${msg.fps ?? "–"}) · processing latency: ${latency}`;
+      ` · score: ${score} · fps: ${pageFps} (server ${msg.fps ?? "–"}) · processing latency: ${latency}` +
+      (msg.warning ? ` · ⚠ ${msg.warning}` : "");
     $("status").className = `${msg.state || ""} ${msg.action || ""}`;
     showError(msg.error);
   } else if (msg.type === "enrolled") {
     $("progress").value = 1;
     $("phase").textContent = `Enrolled and stored for this session (${msg.seconds} s, ${msg.windows} windows): verifying now.`;
   } else if (msg.type === "event") {
-    $("events").textContent += `${msg.time.toFixed(2)} s  ${msg.state}  ${msg.action}  ${msg.reason}\n`;
+    $("events").textContent += `${msg.time.toFixed(2)} s  ${msg.state}  ${msg.action}  ${msg.reason}` +
+      `${msg.warning ? "  ⚠ " + msg.warning : ""}\n`;
   }
 }
 
