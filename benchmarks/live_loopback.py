@@ -16,9 +16,13 @@ M030 enrollment, guard) and sends the avatar back. Both peers are in this proces
 - memory: RSS of the process every 10 s; from 60 s on (after warm-up), the change to the end
   and the least-squares trend in MB per 10 minutes. The benchmark's own bookkeeping (one
   timestamp per frame) is part of it: a few MB over 10 minutes.
+- mismatch events: how often the state entered MISMATCH. The camera is the enrolled person
+  (other recordings than the enrollment's), so every one is a false MISMATCH.
 
 Run (repository root, venv active):
     python benchmarks/live_loopback.py --seconds 60
+The soak (30 minutes, the four M030 recordings the enrollment does not use, looped):
+    python benchmarks/live_loopback.py --seconds 1800 --soak
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from avatar.portrait import load_portrait
 from fingerprint_live.embedder import Embedder
 from fingerprint_live.enroll import build_enrollment
 from fingerprint_live.pipeline import Pipeline
-from fingerprint_live.verifier import StreamingVerifier
+from fingerprint_live.verifier import State, StreamingVerifier
 from fingerprint_live.webrtc import (
     AvatarTrack,
     VideoFileTrack,
@@ -55,6 +59,8 @@ MEAD = DATA / "dreamtalk/data/style_clip/video"
 ENROLL = [MEAD / f"M030_front_{e}.mp4" for e in ("angry_level3_001", "contempt_level3_001",
                                                   "disgusted_level3_001", "fear_level3_001")]
 CAMERA = MEAD / "M030_front_happy_level3_001.mp4"
+SOAK = [MEAD / f"M030_front_{e}.mp4" for e in ("happy_level3_001", "neutral_level1_001",
+                                                "sad_level3_001", "surprised_level3_001")]
 WARMUP = 5.0  # seconds left out of the fps and latency figures
 RTP = Fraction(1, 90000)
 
@@ -104,13 +110,20 @@ class Echo(TimedAvatar):
         return frame
 
 
-async def run(seconds: float, echo: bool, speed: float) -> dict:
+async def run(seconds: float, echo: bool, speed: float, clips: list[Path]) -> dict:
     embedder = Embedder()
     enrollment = build_enrollment(ENROLL, embedder, min_seconds=8)
-    camera = TimedCamera([CAMERA], size=(640, 480), loops=0, speed=speed)
+    camera = TimedCamera(clips, size=(640, 480), loops=0, speed=speed)
     browser = RTCPeerConnection(rtc_configuration())
     server = RTCPeerConnection(rtc_configuration())
-    pipeline = Pipeline(DefaultAvatar(load_portrait()), StreamingVerifier(enrollment, embedder))
+    mismatches: list[float] = []
+
+    def count(event) -> None:
+        if event.state is State.MISMATCH and event.previous is not State.MISMATCH:
+            mismatches.append(event.time)
+
+    pipeline = Pipeline(DefaultAvatar(load_portrait()), StreamingVerifier(enrollment, embedder),
+                        on_event=count)
     tracks: list[TimedAvatar] = []
     arrivals: list[tuple[float, int]] = []  # (decoded at, pts as the first peer sees it)
     memory: list[tuple[float, float]] = []
@@ -156,6 +169,10 @@ async def run(seconds: float, echo: bool, speed: float) -> dict:
         "fps_lowest_60s": round(float(min(
             ((t >= a) & (t < a + 60)).sum() / 60 for a in np.arange(WARMUP, seconds - 59, 10)
         )), 2) if seconds >= WARMUP + 60 else None,
+        "fps_first_60s": round(float(((t >= WARMUP) & (t < WARMUP + 60)).sum() / 60), 2),
+        "fps_last_60s": round(float(((t >= seconds - 60) & (t < seconds)).sum() / 60), 2),
+        "mismatch_events": len(mismatches),
+        "mismatch_at_s": [round(m, 1) for m in mismatches],
         "latency_ms": {"p50": round(float(np.percentile(latencies, 50)), 1),
                        "p95": round(float(np.percentile(latencies, 95)), 1),
                        "min": round(float(np.min(latencies)), 1), "n": len(latencies)},
@@ -183,9 +200,12 @@ def main() -> None:
                         help="baseline: send the camera straight back (no pipeline)")
     parser.add_argument("--camera-fps", type=float, default=25.0,
                         help="camera rate; above 25 the clip plays faster (default: 25)")
+    parser.add_argument("--soak", action="store_true",
+                        help="camera: four M030 recordings looped instead of one")
     args = parser.parse_args()
     with loopback_only():
-        result = asyncio.run(run(args.seconds, args.echo, args.camera_fps / 25))
+        result = asyncio.run(run(args.seconds, args.echo, args.camera_fps / 25,
+                                 SOAK if args.soak else [CAMERA]))
     print(json.dumps(result, indent=1))
 
 
