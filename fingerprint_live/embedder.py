@@ -22,7 +22,7 @@ def default_model_dir() -> Path:
 
 @dataclass(frozen=True)
 class ModelInfo:
-    model_id: str  # sha256 of the ONNX file: enrollments are bound to it
+    model_id: str  # sha256 of the network and its centre: enrollments are bound to it
     window: int
     stride: int
     fps: float
