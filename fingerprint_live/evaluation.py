@@ -89,7 +89,8 @@ def evaluate_pairs(scored: list[Scored], model_id: str) -> dict:
     return result
 
 
-def _frames(marks: ClipLandmarks, target_shape: np.ndarray | None):
+def stream_frames(marks: ClipLandmarks, target_shape: np.ndarray | None):
+    """A clip's landmarks as the verifier gets them, moved onto ``target_shape`` if given."""
     points = marks.points
     if target_shape is not None:
         ok = marks.found
@@ -99,14 +100,12 @@ def _frames(marks: ClipLandmarks, target_shape: np.ndarray | None):
         yield FaceLandmarks(pts if n > 0 else None, int(n), marks.width, marks.height)
 
 
-def evaluate_takeover(scored: list[Scored], embedder: Embedder, target_shape: np.ndarray | None,
-                      impostors_per_pair: int = 3, progress: bool = True) -> dict:
-    """Streams of B (genuine, another clip of A's identity) then C (another person).
+def takeover_streams(scored: list[Scored], impostors_per_pair: int = 3,
+                     ) -> list[tuple[int, int, int]]:
+    """(A, B, C): enroll from A, stream B (A's identity, another clip of its kind), then C.
 
-    The verifier is enrolled from A. Reports how long after the switch MISMATCH comes, and how
-    often MISMATCH fires during the genuine part.
+    C is another person, drawn reproducibly from the pair's indices.
     """
-    model_id = embedder.info.model_id
     streams = []
     for a, sa in enumerate(scored):
         for b, sb in enumerate(scored):
@@ -117,18 +116,30 @@ def evaluate_takeover(scored: list[Scored], embedder: Embedder, target_shape: np
             pick = np.random.default_rng(seed).choice(
                 others, size=min(impostors_per_pair, len(others)), replace=False)
             streams += [(a, b, int(c)) for c in pick]
+    return streams
+
+
+def evaluate_takeover(scored: list[Scored], embedder: Embedder, target_shape: np.ndarray | None,
+                      impostors_per_pair: int = 3, progress: bool = True) -> dict:
+    """Streams of B (genuine, another clip of A's identity) then C (another person).
+
+    The verifier is enrolled from A. Reports how long after the switch MISMATCH comes, and how
+    often MISMATCH fires during the genuine part.
+    """
+    model_id = embedder.info.model_id
+    streams = takeover_streams(scored, impostors_per_pair)
     delays, missed, false_mismatches, genuine_seconds = [], 0, 0, 0.0
     for a, b, c in tqdm(streams, desc="takeover", unit="stream", disable=not progress):
         verifier = StreamingVerifier(
             Enrollment(scored[a].embeddings, model_id, 0.0), embedder, VerifierConfig())
         sb, sc = scored[b].landmarks, scored[c].landmarks
         switch = float(sb.times[-1]) + 1.0 / embedder.info.fps
-        for face, t in zip(_frames(sb, target_shape), sb.times, strict=True):
+        for face, t in zip(stream_frames(sb, target_shape), sb.times, strict=True):
             if verifier.push(face, float(t)).event and verifier.state is State.MISMATCH:
                 false_mismatches += 1
         genuine_seconds += switch
         hit = None
-        for face, t in zip(_frames(sc, target_shape), sc.times + switch, strict=True):
+        for face, t in zip(stream_frames(sc, target_shape), sc.times + switch, strict=True):
             if verifier.push(face, float(t)).state is State.MISMATCH:
                 hit = float(t) - switch
                 break
