@@ -57,8 +57,10 @@ class VerifierConfig:
     threshold: float | None = None  # None: the model card's operating threshold
     window: int | None = None  # frames at the model's fps; None: the model's own
     stride: int | None = None
+    # Chosen on the cross-validation folds' takeover streams (benchmarks/verifier_tuning.py):
+    # fewer false MISMATCH than shorter runs, still well under 3 s to catch a takeover.
     smooth: int = 3  # median over this many window scores
-    mismatch_after: int = 3  # bad smoothed scores in a row before MISMATCH
+    mismatch_after: int = 10  # bad smoothed scores in a row before MISMATCH (2 s at the stride)
     recover_after: int = 5  # good smoothed scores in a row to leave MISMATCH
     no_face_after: float = 0.5  # seconds without a face before NO_FACE
 
@@ -66,7 +68,7 @@ class VerifierConfig:
 class Hysteresis:
     """Window scores -> state: a median over the last few, then runs of good or bad.
 
-    One odd window cannot move the median of three; MISMATCH needs ``mismatch_after`` bad
+    One odd window cannot move the median; MISMATCH needs ``mismatch_after`` bad
     smoothed scores in a row, and leaving it needs ``recover_after`` good ones.
     """
 

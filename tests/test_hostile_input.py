@@ -150,9 +150,12 @@ def _run(pipeline: Pipeline, images: list[np.ndarray], fps: float = 25) -> list[
 @pytest.mark.slow
 def test_a_resolution_change_mid_stream_keeps_working_and_is_not_fooled(enrollment,
                                                                          embedder) -> None:
-    sizes = [(640, 480)] * 30 + [(1280, 720)] * 30 + [(320, 240)] * 34
     for relative, genuine in ((GENUINE, True), (IMPOSTOR, False)):
-        images = [letterbox(f, s) for f, s in zip(_frames(relative, 94), sizes, strict=True)]
+        frames = _frames(relative, 125)  # up to 5 s: a MISMATCH needs about 4 s
+        third = len(frames) // 3
+        sizes = [(640, 480)] * third + [(1280, 720)] * third
+        sizes += [(320, 240)] * (len(frames) - len(sizes))
+        images = [letterbox(f, s) for f, s in zip(frames, sizes, strict=True)]
         out = _run(_guarded(enrollment, embedder), images)
         assert all(o.image.shape == (256, 256, 3) for o in out)
         found = [o for o in out if o.face.found]

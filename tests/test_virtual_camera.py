@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 import pyvirtualcam
-from live_helpers import IMPOSTOR, enroll_m030, has_mark, is_slate
+from live_helpers import IMPOSTOR, TAKEOVER_S, enroll_m030, has_mark, is_slate
 from shared_data import clip
 
 from fingerprint_live.cli import main
@@ -60,7 +60,7 @@ def test_the_virtual_camera_gets_the_guarded_avatar(tmp_path) -> None:
     # the avatar, not the camera image, goes out
     assert np.abs(sent[5][:200].astype(int) - inputs[5][:200]).mean() > 20
     blocked = [i for i, f in enumerate(sent) if is_slate(f)]
-    assert blocked and blocked[0] / 25 <= 3.0, "the impostor must be blocked within 3 s"
+    assert blocked and blocked[0] / 25 <= TAKEOVER_S, "the impostor must be blocked in time"
 
 
 def test_no_virtual_camera_says_how_to_set_one_up(tmp_path, capsys) -> None:

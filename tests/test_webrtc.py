@@ -109,7 +109,7 @@ def test_another_person_is_blocked_within_the_takeover_target(enrollment, embedd
     assert blocks, f"the impostor was never blocked: {call.events}"
     first = blocks[0]
     assert first["state"] == "MISMATCH" and first["reason"] == "not the enrolled user"
-    assert first["time"] <= TAKEOVER_S, "blocked later than the takeover target after frame 0"
+    assert first["time"] <= TAKEOVER_S, "blocked later than TAKEOVER_S after frame 0"
     assert "VERIFIED" not in [e["state"] for e in call.events if e["time"] <= first["time"]]
     assert sum(is_slate(f) for f in call.frames) >= 10, "blocked frames must reach the peer"
 
