@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .embedder import default_model_dir
 from .errors import ModelError
 from .features import SUBSET, head_frame, subset_distances
 from .landmarks import FaceLandmarks
 from .lof import NoveltyLOF
+from .model_files import model_dir
 
 MODEL_FILE = "avatar_failure.npz"
 MODEL_VERSION = 1
@@ -50,7 +50,7 @@ class GlitchDetector:
     @classmethod
     def load(cls, path: str | Path | None = None) -> GlitchDetector:
         """Read a detector file; :class:`ModelError` when it is missing, corrupt or foreign."""
-        path = Path(path) if path else default_model_dir() / MODEL_FILE
+        path = Path(path) if path else model_dir() / MODEL_FILE
         try:
             with np.load(path, allow_pickle=False) as data:
                 arrays = {key: data[key] for key in data.files}
