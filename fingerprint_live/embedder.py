@@ -4,30 +4,36 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .calibration import Calibration
 from .errors import ModelError
 from .features import NUM_CHANNELS
-
-
-def default_model_dir() -> Path:
-    """``$FINGERPRINT_LIVE_MODELS``, else the ``models/`` folder shipped beside the package."""
-    env = os.environ.get("FINGERPRINT_LIVE_MODELS")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "models"
+from .model_files import model_dir as model_dir_of
 
 
 @dataclass(frozen=True)
 class ModelInfo:
     model_id: str  # sha256 of the network and its centre: enrollments are bound to it
+    dimension: int  # of the embeddings; they are compared by cosine
     window: int
     stride: int
     fps: float
-    threshold: float  # the operating score threshold from the model card
+    #: Window cosine -> log-likelihood ratio, by what the stream shows: ``camera`` (a real
+    #: face) or ``avatar`` (the default avatar's rendering); fitted on held-out identities.
+    calibrations: dict[str, Calibration]
     meta: dict
+
+    def calibration(self, view: str = "camera") -> Calibration:
+        """The calibration for ``view``; :class:`ModelError` when the model has none fitted."""
+        if view not in self.calibrations:
+            raise ModelError(f"this motion model has no score calibration for {view} streams; "
+                             "fit one on held-out identities (benchmarks/cross_validation.py) "
+                             "before verifying.")
+        return self.calibrations[view]
 
 
 def model_id(onnx_blob: bytes, center: np.ndarray | None) -> str:
@@ -49,7 +55,7 @@ class Embedder:
     def __init__(self, model_dir: str | Path | None = None, threads: int = 1) -> None:
         import onnxruntime as ort
 
-        model_dir = Path(model_dir) if model_dir else default_model_dir()
+        model_dir = model_dir_of(model_dir)
         onnx_path, meta_path = model_dir / "embedder.onnx", model_dir / "embedder.json"
         for p in (onnx_path, meta_path):
             if not p.is_file():
@@ -66,20 +72,22 @@ class Embedder:
             )
         center = meta.get("center")
         self._center = None if center is None else np.asarray(center, np.float32)
-        self.info = ModelInfo(
-            model_id=model_id(blob, self._center),
-            window=int(meta["window"]),
-            stride=int(meta["stride"]),
-            fps=float(meta["fps"]),
-            threshold=float(meta.get("threshold", 0.5)),
-            meta=meta,
-        )
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
         providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider")
                      if p in ort.get_available_providers()]
         self._session = ort.InferenceSession(blob, opts, providers=providers)
+        self.info = ModelInfo(
+            model_id=model_id(blob, self._center),
+            dimension=int(self._session.get_outputs()[0].shape[1]),
+            window=int(meta["window"]),
+            stride=int(meta["stride"]),
+            fps=float(meta["fps"]),
+            calibrations={view: Calibration.from_dict(c)
+                          for view, c in (meta.get("calibration") or {}).items()},
+            meta=meta,
+        )
 
     def embed(self, windows: np.ndarray) -> np.ndarray:
         if len(windows) == 0:

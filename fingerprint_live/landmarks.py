@@ -39,6 +39,25 @@ class FaceLandmarks:
     def found(self) -> bool:
         return self.points is not None
 
+    def box(self) -> np.ndarray:
+        """Centre x, y and width of the face's bounding box, in frame widths and heights.
+
+        Relative to the frame, so that a change of resolution (a call adapting to its
+        bandwidth) is not taken for another face.
+        """
+        size = np.array([self.width, self.height])
+        low, high = self.points[:, :2].min(axis=0) / size, self.points[:, :2].max(axis=0) / size
+        return np.array([*(low + high) / 2, high[0] - low[0]])
+
+
+def jumped(before: np.ndarray | None, now: np.ndarray) -> bool:
+    """Another face, not the same one moving: between two ``FaceLandmarks.box`` of consecutive
+    frames it moved its own width or changed size twice over."""
+    if before is None:
+        return False
+    moved = np.hypot(*(now[:2] - before[:2])) > before[2]
+    return bool(moved or not 0.5 < now[2] / max(before[2], 1e-6) < 2)
+
 
 def choose_face(faces: list[np.ndarray], previous: np.ndarray | None = None) -> int:
     """Index of the face nearest ``previous`` (a face's points), else of the largest one."""

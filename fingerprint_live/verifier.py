@@ -1,166 +1,201 @@
-"""The sliding-window verifier: push one frame's landmarks, get the state.
+"""The streaming verifier: push one frame's landmarks (and, on the camera side, face
+descriptors), get the state.
 
-Every ``stride`` frames (on the uniform ``fps`` grid) the last ``window`` frames of motion are
-embedded and scored against the enrollment. The state follows the median of the last few window
-scores, so one odd window does not change it, and MISMATCH needs several bad windows in a row.
+Motion: every ``stride`` frames (on the uniform ``fps`` grid) the last ``window`` frames are
+embedded, scored against the enrollment (a cosine) and turned into a log-likelihood ratio by
+the motion model's calibration. The same window says whether the face moved as a live face does
+(:func:`.expression.activity`). Appearance: each face descriptor handed to ``add_appearance`` is
+scored by its distance to the enrolled face, through the descriptor's calibration. The
+:class:`.decision.SequentialDecision` weighs the evidence as it accumulates.
+
 Frames that come late or out of order are dropped. A gap in the frames longer than
-``no_face_after``, or a jump to another face (the driver's face moves by more than its own width,
-or changes size twice over, from one frame to the next), restarts the motion: no window spans it,
-and a VERIFIED or SUSPECT state goes back to WARMING_UP (MISMATCH stays), so no verdict carries
-over to whoever is there after it.
+``no_face_after``, or a jump to another face, restarts the run: no window spans it, the evidence
+starts again, and a VERIFIED or SUSPECT state goes back to WARMING_UP (MISMATCH stays), so no
+verdict carries over to whoever is there after it.
 """
 
 from __future__ import annotations
 
-import enum
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from .decision import DecisionConfig, SequentialDecision, Signal, State
 from .embedder import Embedder
 from .enrollment import Enrollment
 from .errors import EnrollmentError
+from .expression import activity, measures
+from .face_descriptor import DescriptorInfo
 from .features import NUM_CHANNELS, frame_features, resample, window_features
-from .landmarks import FaceLandmarks
+from .landmarks import FaceLandmarks, jumped
 
+__all__ = ["SIGNAL_SETS", "Event", "Signal", "State", "Status", "StreamingVerifier",
+           "VerifierConfig"]
 
-class State(enum.StrEnum):
-    NO_FACE = "NO_FACE"
-    WARMING_UP = "WARMING_UP"
-    VERIFIED = "VERIFIED"
-    SUSPECT = "SUSPECT"
-    MISMATCH = "MISMATCH"
+#: A window whose expression activity reaches this counts as live motion: about twice the
+#: largest activity MediaPipe gives a still photo moved by a few pixels (0.031 on ten stills);
+#: most windows of real talking reach it (BENCHMARKS.md).
+LIVE_ACTIVITY = 0.06
+
+#: The decision settings chosen on held-out takeover streams (benchmarks/verifier_tuning.py):
+#: for the camera side, where motion and appearance are fused, and for motion alone.
+#: The signal sets a user can name (``--signals``), and what each weighs.
+SIGNAL_SETS = {"motion": (Signal.MOTION,), "appearance": (Signal.APPEARANCE,),
+               "fused": (Signal.MOTION, Signal.APPEARANCE)}
+
+DECISIONS = {
+    (Signal.MOTION, Signal.APPEARANCE): DecisionConfig(),
+    (Signal.MOTION,): DecisionConfig(accept=1.0, reject=3.0, motion_bounds=(-4.0, 4.0)),
+    (Signal.APPEARANCE,): DecisionConfig(),
+}
 
 
 @dataclass(frozen=True)
 class Event:
-    """A state change: when (stream seconds), to what, from what, and the smoothed score."""
+    """A state change: when (stream seconds), to what, from what, the evidence, and why."""
 
     time: float
     state: State
     previous: State
-    score: float | None
+    score: float | None  # the summed evidence (nats) the state follows
+    signal: Signal | None  # what moved the state
 
 
 @dataclass(frozen=True)
 class Status:
     state: State
-    score: float | None  # smoothed score of the latest windows; None before the first
+    score: float | None  # the summed evidence (nats); None before the first observation
     num_faces: int
     event: Event | None  # set on the push that changed the state
 
 
-@dataclass
+@dataclass(frozen=True)
 class VerifierConfig:
-    threshold: float | None = None  # None: the model card's operating threshold
+    #: The cosine at which a motion window counts as neither for nor against (None: the
+    #: motion model's calibration); moving it shifts the calibration.
+    threshold: float | None = None
     window: int | None = None  # frames at the model's fps; None: the model's own
     stride: int | None = None
-    # Chosen on the cross-validation folds' takeover streams (benchmarks/verifier_tuning.py):
-    # fewer false MISMATCH than shorter runs, still well under 3 s to catch a takeover.
-    smooth: int = 3  # median over this many window scores
-    mismatch_after: int = 10  # bad smoothed scores in a row before MISMATCH (2 s at the stride)
-    recover_after: int = 5  # good smoothed scores in a row to leave MISMATCH
+    #: What the stream shows: ``camera`` (the driver's real face) or ``avatar`` (an avatar
+    #: rendering of it); it picks the motion model's calibration.
+    view: str = "camera"
+    #: The signals weighed (None: motion and appearance when both are at hand, else motion).
+    signals: tuple[Signal, ...] | None = None
+    decision: DecisionConfig | None = None  # None: DECISIONS' setting for the signals
     no_face_after: float = 0.5  # seconds without a face before NO_FACE
 
 
-class Hysteresis:
-    """Window scores -> state: a median over the last few, then runs of good or bad.
-
-    One odd window cannot move the median; MISMATCH needs ``mismatch_after`` bad
-    smoothed scores in a row, and leaving it needs ``recover_after`` good ones.
-    """
-
-    def __init__(self, threshold: float, cfg: VerifierConfig) -> None:
-        self.threshold, self.cfg = threshold, cfg
-        self._recent: deque[float] = deque(maxlen=cfg.smooth)
-        self._good = self._bad = 0
-
-    def update(self, score: float, state: State) -> tuple[State, float]:
-        """The state after one more window score, and the smoothed score."""
-        self._recent.append(score)
-        smoothed = float(np.median(self._recent))
-        good = smoothed >= self.threshold
-        self._good = self._good + 1 if good else 0
-        self._bad = 0 if good else self._bad + 1
-        if state is State.MISMATCH:
-            return (State.VERIFIED if self._good >= self.cfg.recover_after else state), smoothed
-        if good:
-            return State.VERIFIED, smoothed
-        return (State.MISMATCH if self._bad >= self.cfg.mismatch_after else State.SUSPECT), smoothed
-
-
 class StreamingVerifier:
-    """Scores a live stream of landmarks against one enrollment; not thread-safe."""
+    """Scores a live stream against one enrollment; not thread-safe.
+
+    With ``appearance`` (the face descriptor's card), the appearance signal is fused with
+    motion (the camera side; the enrollment must hold face descriptors); without it the
+    verifier weighs motion alone (the receiver side, which sees only the avatar).
+    ``config.signals`` can narrow that to one signal, for evaluation.
+    """
 
     def __init__(self, enrollment: Enrollment, embedder: Embedder,
                  config: VerifierConfig | None = None,
-                 on_event: Callable[[Event], None] | None = None) -> None:
+                 on_event: Callable[[Event], None] | None = None,
+                 appearance: DescriptorInfo | None = None) -> None:
         info = embedder.info
-        if enrollment.model_id != info.model_id:
-            raise EnrollmentError(
-                "the enrollment was made with another motion model; enroll again.")
         self.cfg = cfg = config or VerifierConfig()
+        if appearance is not None and enrollment.appearance is None:
+            raise EnrollmentError("the enrollment holds no face descriptors; enroll again with "
+                                  "this version to check appearance.")
+        self.signals = cfg.signals or ((Signal.MOTION,) if appearance is None
+                                       else (Signal.MOTION, Signal.APPEARANCE))
+        if Signal.APPEARANCE in self.signals and appearance is None:
+            raise ValueError("the appearance signal needs the face descriptor's card")
+        uses_face = Signal.APPEARANCE in self.signals
+        enrollment.check_models(info.model_id, appearance.model_id if uses_face else None,
+                                (info.dimension, appearance.dimension if uses_face else 0))
         self.enrollment, self.embedder, self.on_event = enrollment, embedder, on_event
-        self.threshold = cfg.threshold if cfg.threshold is not None else info.threshold
+        self.decision_config = cfg.decision or DECISIONS[self.signals]
+        self.motion_llr = info.calibration(cfg.view).centred(cfg.threshold)
+        self.threshold = self.motion_llr.neutral
+        self.appearance = appearance if uses_face else None
+        self.appearance_llr = appearance.calibration if uses_face else None
+        self._motion = Signal.MOTION in self.signals
         self.window = cfg.window or info.window
         self.step = (cfg.stride or info.stride) / info.fps
-        self.fps = info.fps
         self._offsets = (np.arange(self.window) - (self.window - 1)) / info.fps
         cap = self.window * 10  # half of it still spans a window at 4x the model fps
         self._times = np.zeros(cap)
         self._feats = np.zeros((cap, NUM_CHANNELS), np.float32)
-        self.state = State.WARMING_UP
+        self._expr = np.zeros((cap, 4), np.float32)
+        self._decision = SequentialDecision(self.decision_config, self.signals)
         self._reset_motion()
         self._last_face = self._last_time = -np.inf
-        self._last_box: np.ndarray | None = None  # centre x, y and width of the last face
-        # (time, raw window score) of the last ~20 minutes, for timelines; bounded for long calls
-        self.scores: deque[tuple[float, float]] = deque(maxlen=6000)
+        self._last_box: np.ndarray | None = None
+        self._run_start = -np.inf  # descriptors of frames before it belong to another run
+        #: What the decision was told, ``(time, kind, value, raw score)``: see
+        #: ``SequentialDecision.apply``. The last ~20 minutes, for timelines and replays.
+        self.observations: deque[tuple[float, str, float, float]] = deque(maxlen=12000)
+
+    @property
+    def state(self) -> State:
+        return self._decision.state
+
+    @property
+    def score(self) -> float | None:
+        """The summed evidence (nats) the state follows; None before the run's first."""
+        return self._decision.score
 
     def _reset_motion(self) -> None:
         self._n = 0
         self._next_eval = -np.inf
-        self._hysteresis = Hysteresis(self.threshold, self.cfg)
-        self._score: float | None = None
 
     def push(self, face: FaceLandmarks, time: float) -> Status:
         """Add one frame (landmarks and its time in seconds); returns the state after it."""
         event = None
         if time <= self._last_time:
-            return Status(self.state, self._score, face.num_faces, None)  # late or repeated
+            return Status(self.state, self.score, face.num_faces, None)  # late or repeated
         gap, self._last_time = time - self._last_time, time
         if face.found:
-            box = _box(face)
-            if gap > self.cfg.no_face_after or _jumped(self._last_box, box):
+            box = face.box()
+            if gap > self.cfg.no_face_after or jumped(self._last_box, box):
                 event = self._restart(time)
             self._last_face, self._last_box = time, box
-            self._append(time, frame_features(face.points[None])[0])
+            self._append(time, face.points)
             if self.state is State.NO_FACE:
-                event = self._set(State.WARMING_UP, time)
-            if time >= self._next_eval and self._covered(time):
+                event = self._apply(time, "found", Signal.FACE)
+            if self._motion and time >= self._next_eval and self._covered(time):
                 self._next_eval = time + self.step - 1e-6
                 event = self._score_window(time) or event
         elif time - self._last_face > self.cfg.no_face_after and self.state is not State.NO_FACE:
             self._reset_motion()
-            event = self._set(State.NO_FACE, time)
-        return Status(self.state, self._score, face.num_faces, event)
+            self._run_start = time
+            event = self._apply(time, "lost", Signal.FACE)
+        return Status(self.state, self.score, face.num_faces, event)
+
+    def add_appearance(self, descriptor: np.ndarray, time: float) -> Status:
+        """One face descriptor of the frame at stream ``time`` (it may come a little late)."""
+        event = None
+        if self.appearance_llr is not None and time >= self._run_start:
+            distance = float(self.enrollment.appearance_distances(descriptor)[0])
+            event = self._apply(max(time, self._last_time), Signal.APPEARANCE,
+                                Signal.APPEARANCE, float(self.appearance_llr.llr(distance)),
+                                distance)
+        return Status(self.state, self.score, 1, event)
 
     def _restart(self, time: float) -> Event | None:
         self._reset_motion()
-        if self.state in (State.VERIFIED, State.SUSPECT):
-            return self._set(State.WARMING_UP, time)
-        return None
+        self._run_start = time
+        return self._apply(time, "restart", Signal.FACE)
 
-    def _append(self, time: float, feats: np.ndarray) -> None:
+    def _append(self, time: float, points: np.ndarray) -> None:
         cap = len(self._times)
         if self._n == cap:  # keep the newer half: the window needs far less than cap frames
             half = cap // 2
-            self._times[:half] = self._times[half:]
-            self._feats[:half] = self._feats[half:]
+            for buf in (self._times, self._feats, self._expr):
+                buf[:half] = buf[half:]
             self._n = half
         self._times[self._n] = time
-        self._feats[self._n] = feats
+        self._feats[self._n] = frame_features(points[None])[0]
+        self._expr[self._n] = measures(points[None])[0]
         self._n += 1
 
     def _covered(self, time: float) -> bool:
@@ -168,37 +203,27 @@ class StreamingVerifier:
 
     def _score_window(self, time: float) -> Event | None:
         n = self._n
-        frames = resample(self._times[:n], self._feats[:n], grid=time + self._offsets)
+        grid = time + self._offsets
+        frames = resample(self._times[:n], self._feats[:n], grid=grid)
         if np.isnan(frames).any():
             return None
-        emb = self.embedder.embed(window_features(frames)[None])
-        raw = float(self.enrollment.score_samples(emb)[0])
-        self.scores.append((time, raw))
-        new, self._score = self._hysteresis.update(raw, self.state)
-        return self._set(new, time) if new is not self.state else None
+        raw = float(self.enrollment.motion_scores(
+            self.embedder.embed(window_features(frames)[None]))[0])
+        event = self._apply(time, Signal.MOTION, Signal.MOTION,
+                            float(self.motion_llr.llr(raw)), raw)
+        live = activity(resample(self._times[:n], self._expr[:n], grid=grid))
+        if live >= LIVE_ACTIVITY:
+            event = self._apply(time, "live", Signal.LIVENESS, raw=live) or event
+        return event
 
-    def _set(self, state: State, time: float) -> Event:
-        event = Event(time, state, self.state, self._score)
-        self.state = state
+    def _apply(self, time: float, kind: str, signal: Signal, value: float = 0.0,
+               raw: float = 0.0) -> Event | None:
+        """Tell the decision (and the log) one thing; the event if the state changed."""
+        self.observations.append((time, str(kind), value, raw))
+        return self._event(time, signal) if self._decision.apply(kind, value, time) else None
+
+    def _event(self, time: float, signal: Signal) -> Event:
+        event = Event(time, self.state, self._decision.previous, self.score, signal)
         if self.on_event is not None:
             self.on_event(event)
         return event
-
-
-def _box(face: FaceLandmarks) -> np.ndarray:
-    """Centre x, y and width of the face's bounding box, in frame widths and heights.
-
-    Relative to the frame, so that a change of resolution (a call adapting to its bandwidth)
-    is not taken for another face.
-    """
-    size = np.array([face.width, face.height])
-    low, high = face.points[:, :2].min(axis=0) / size, face.points[:, :2].max(axis=0) / size
-    return np.array([*(low + high) / 2, high[0] - low[0]])
-
-
-def _jumped(before: np.ndarray | None, now: np.ndarray) -> bool:
-    """Another face, not the same one moving: it moved its own width or changed size 2x."""
-    if before is None:
-        return False
-    moved = np.hypot(*(now[:2] - before[:2])) > before[2]
-    return bool(moved or not 0.5 < now[2] / max(before[2], 1e-6) < 2)
