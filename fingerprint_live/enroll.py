@@ -7,10 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .clip_descriptors import EVERY, clip_descriptors
 from .clip_landmarks import ClipLandmarks, extract_clip
 from .embedder import Embedder
-from .enrollment import Enrollment
+from .enrollment import Enrollment, Vectors
 from .errors import NoFaceError
+from .face_descriptor import FaceDescriptor
 from .features import neutral_shape, transplant
 from .motion import clip_windows, resampled_points
 
@@ -18,6 +20,8 @@ from .motion import clip_windows, resampled_points
 MIN_SECONDS = 10.0
 #: Refuse enrollment videos where several faces are in view in more than this share of frames.
 MAX_MULTI_FACE_SHARE = 0.2
+#: Face descriptors kept per enrollment video at most (every 5th frame of a short one).
+MAX_FACES_PER_VIDEO = 100
 
 
 def clip_embeddings(clip: ClipLandmarks, embedder: Embedder,
@@ -49,9 +53,13 @@ def usable_seconds(points: np.ndarray, window: int) -> int:
 
 
 def build_enrollment(videos: Sequence[str | Path], embedder: Embedder,
+                     descriptor: FaceDescriptor | None = None,
                      min_seconds: float = MIN_SECONDS) -> Enrollment:
-    """Enroll the person in ``videos``; refuses too little motion or several faces in view."""
-    embs, seconds = [], 0.0
+    """Enroll the person in ``videos``: their motion and, with ``descriptor``, their face.
+
+    Refuses too little motion, or several faces in view.
+    """
+    embs, faces, seconds = [], [], 0.0
     for video in videos:
         clip = extract_clip(video)
         multi = float((clip.num_faces > 1).mean())
@@ -63,11 +71,21 @@ def build_enrollment(videos: Sequence[str | Path], embedder: Embedder,
         emb, secs = clip_embeddings(clip, embedder)
         embs.append(emb)
         seconds += secs
+        if descriptor is not None:
+            every = max(EVERY, -(-len(clip) // MAX_FACES_PER_VIDEO))
+            faces.append(clip_descriptors(video, clip, descriptor, every).vectors)
     if seconds < min_seconds or not any(len(e) for e in embs):
         raise NoFaceError(
             f"found {seconds:.1f} s of usable face motion in {len(videos)} video(s); at least "
             f"{min_seconds:.0f} s are needed. Record more natural talking, face to the camera, "
             "or add another video."
         )
-    return Enrollment(np.concatenate([e for e in embs if len(e)]), embedder.info.model_id,
-                      seconds, [Path(v).name for v in videos])
+    appearance = None
+    if descriptor is not None:
+        vectors = np.concatenate(faces)
+        if len(vectors) == 0:
+            raise NoFaceError("no frame of the video(s) shows exactly one face to describe; "
+                              "enroll with only yourself in view.")
+        appearance = Vectors(descriptor.info.model_id, vectors)
+    return Enrollment(Vectors(embedder.info.model_id, np.concatenate([e for e in embs if len(e)])),
+                      appearance, seconds, tuple(Path(v).name for v in videos))

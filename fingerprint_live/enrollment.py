@@ -1,14 +1,16 @@
-"""The authorized user's enrollment: embeddings of their motion, bound to the model that made them.
+"""The authorized user's enrollment: how they move and how they look, bound to the models.
 
 File format (``.fpe``), three lines::
 
     fingerprint-live-enrollment
-    {"version": 1, "model_id": "...", "embeddings": "<base64 float32>", ...}
+    {"version": 2, "motion": {"model_id": ..., "shape": [W, D], "vectors": "<base64 float32>"},
+     "appearance": {"model_id": ..., "shape": [K, 128], "vectors": ...} or null, ...}
     sha256:<hex digest of the JSON line>
 
-The digest catches any corrupted or edited byte. It is an integrity check, not a signature:
-someone who can write the file can also rewrite the digest, so keep the file where only the user
-can write it.
+Only embeddings are stored: motion window embeddings and face descriptors, never an image. The
+digest catches any corrupted or edited byte. It is an integrity check, not a signature: someone
+who can write the file can also rewrite the digest, so keep the file where only the user can
+write it. Version 1 files (motion only) are refused with "enroll again".
 """
 
 from __future__ import annotations
@@ -26,44 +28,102 @@ import numpy as np
 from .errors import EnrollmentError
 
 MAGIC = b"fingerprint-live-enrollment"
-VERSION = 1
+VERSION = 2
 #: Files above this size are not enrollments; refuse before reading them whole.
 MAX_FILE_BYTES = 64 << 20
 
 
-@dataclass
-class Enrollment:
-    """Window embeddings ``(W, D)`` of the authorized user; scores are cosine to their centroid."""
+@dataclass(frozen=True)
+class Vectors:
+    """One signal's enrolled vectors ``(N, D)`` and the id of the model that made them."""
 
-    embeddings: np.ndarray
     model_id: str
-    seconds: float
-    sources: list[str] = field(default_factory=list)
-    created: str = ""
+    vectors: np.ndarray
 
     def __post_init__(self) -> None:
-        if self.embeddings.ndim != 2 or 0 in self.embeddings.shape:
-            raise EnrollmentError("an enrollment needs at least one window embedding.")
-        centroid = self.embeddings.mean(axis=0)
-        if not np.isfinite(self.embeddings).all() or not np.linalg.norm(centroid) > 0:
-            raise EnrollmentError("the enrollment's embeddings are not usable (not finite or "
+        v = self.vectors
+        if v.ndim != 2 or 0 in v.shape:
+            raise EnrollmentError("an enrollment needs at least one vector of each signal.")
+        if not np.isfinite(v).all() or not np.linalg.norm(v.mean(axis=0)) > 0:
+            raise EnrollmentError("the enrollment's vectors are not usable (not finite or "
                                   "zero); enroll again.")
-        self._centroid = (centroid / np.linalg.norm(centroid)).astype(np.float32)
 
-    def score_samples(self, embeddings: np.ndarray) -> np.ndarray:
-        """Similarity of each embedding to the enrolled user, in [-1, 1]: higher is more alike."""
+    def to_json(self) -> dict:
+        v = np.ascontiguousarray(self.vectors, dtype="<f4")
+        return {"model_id": self.model_id, "shape": list(v.shape),
+                "vectors": base64.b64encode(v.tobytes()).decode("ascii")}
+
+    @classmethod
+    def from_json(cls, doc: dict) -> Vectors:
+        raw = base64.b64decode(doc["vectors"], validate=True)
+        shape = [int(n) for n in doc["shape"]]
+        return cls(str(doc["model_id"]),
+                   np.frombuffer(raw, dtype="<f4").reshape(shape).astype(np.float32))
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    """Motion embeddings and, for the camera side, face descriptors of the authorized user.
+
+    Motion scores are cosines to the mean window embedding; appearance scores are the distance
+    of a face descriptor to the mean enrolled descriptor.
+    """
+
+    motion: Vectors
+    appearance: Vectors | None = None
+    seconds: float = 0.0
+    sources: tuple[str, ...] = ()
+    created: str = ""
+    _centroid: np.ndarray = field(init=False, repr=False, compare=False)
+    _face: np.ndarray | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        centroid = self.motion.vectors.mean(axis=0)
+        object.__setattr__(self, "_centroid",
+                           (centroid / np.linalg.norm(centroid)).astype(np.float32))
+        object.__setattr__(self, "_face", None if self.appearance is None
+                           else self.appearance.vectors.mean(axis=0))
+
+    def motion_scores(self, embeddings: np.ndarray) -> np.ndarray:
+        """Similarity of motion window embeddings to the user, in [-1, 1]: higher is closer."""
         return embeddings @ self._centroid
 
+    def appearance_distances(self, descriptors: np.ndarray) -> np.ndarray:
+        """Distance of face descriptors ``(K, 128)`` to the user's face: lower is closer."""
+        if self._face is None:
+            raise EnrollmentError("this enrollment holds no face descriptors; enroll again "
+                                  "with this version to check appearance.")
+        return np.linalg.norm(np.atleast_2d(descriptors) - self._face, axis=1)
+
+    def check_models(self, motion_id: str, appearance_id: str | None = None,
+                     dimensions: tuple[int, int] = (0, 0)) -> None:
+        """Refuse an enrollment made by other models than the ones in use.
+
+        ``dimensions`` (motion, appearance; 0: unchecked) also catches vectors of the wrong
+        size behind a matching id, which only an edited file can have.
+        """
+        if self.motion.model_id != motion_id:
+            raise EnrollmentError(
+                f"made with another motion model ({self.motion.model_id[:12]}...) than the one "
+                f"in use ({motion_id[:12]}...); enroll again with this model.")
+        if (appearance_id is not None and self.appearance is not None
+                and self.appearance.model_id != appearance_id):
+            raise EnrollmentError(
+                f"made with another face descriptor ({self.appearance.model_id[:12]}...) than "
+                f"the one in use ({appearance_id[:12]}...); enroll again.")
+        for part, size in ((self.motion, dimensions[0]), (self.appearance, dimensions[1])):
+            if size and part is not None and part.vectors.shape[1] != size:
+                raise EnrollmentError(f"the enrollment's vectors have {part.vectors.shape[1]} "
+                                      f"numbers where the model makes {size}; enroll again.")
+
     def save(self, path: str | Path) -> None:
-        emb = np.ascontiguousarray(self.embeddings, dtype="<f4")
         body = json.dumps({
             "version": VERSION,
-            "model_id": self.model_id,
             "created": self.created or time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "seconds": round(float(self.seconds), 3),
-            "sources": self.sources,
-            "shape": list(emb.shape),
-            "embeddings": base64.b64encode(emb.tobytes()).decode("ascii"),
+            "sources": list(self.sources),
+            "motion": self.motion.to_json(),
+            "appearance": None if self.appearance is None else self.appearance.to_json(),
         }, separators=(",", ":")).encode()
         digest = hashlib.sha256(body).hexdigest().encode()
         data = MAGIC + b"\n" + body + b"\nsha256:" + digest + b"\n"
@@ -72,47 +132,52 @@ class Enrollment:
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, path: str | Path, model_id: str | None = None) -> Enrollment:
-        """Read and check a file; with ``model_id``, refuse one made by another model."""
+    def load(cls, path: str | Path, motion_id: str | None = None,
+             appearance_id: str | None = None) -> Enrollment:
+        """Read and check a file; with model ids, refuse one made by other models."""
         path = Path(path)
         if not path.is_file():
             raise EnrollmentError(f"{path}: no such enrollment file; create one with "
                                   "`fingerprint-live enroll VIDEO... -o FILE`.")
         if path.stat().st_size > MAX_FILE_BYTES:
             raise EnrollmentError(f"{path}: too large to be an enrollment file.")
-        lines = path.read_bytes().split(b"\n")
+        try:
+            enrollment = cls.from_bytes(path.read_bytes())
+            if motion_id is not None:
+                enrollment.check_models(motion_id, appearance_id)
+        except EnrollmentError as exc:
+            raise EnrollmentError(f"{path}: {exc}") from exc
+        return enrollment
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Enrollment:
+        """Parse and check an enrollment file's content (``EnrollmentError`` saying why not)."""
+        lines = data.split(b"\n")
         if not lines or lines[0] != MAGIC:
-            raise EnrollmentError(f"{path}: not a fingerprint-live enrollment file.")
+            raise EnrollmentError("not a fingerprint-live enrollment file.")
         if len(lines) != 4 or lines[3] != b"" or not lines[2].startswith(b"sha256:"):
-            raise EnrollmentError(f"{path}: the file is truncated or damaged; enroll again.")
+            raise EnrollmentError("the file is truncated or damaged; enroll again.")
         body = lines[1]
         if hashlib.sha256(body).hexdigest().encode() != lines[2][len(b"sha256:"):]:
-            raise EnrollmentError(
-                f"{path}: the integrity check failed (the file was changed or damaged after it "
-                "was written); enroll again."
-            )
+            raise EnrollmentError("the integrity check failed (the file was changed or damaged "
+                                  "after it was written); enroll again.")
         try:
             doc = json.loads(body)
             version = int(doc["version"])
         except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
-            raise EnrollmentError(f"{path}: the enrollment data is unreadable ({exc}).") from exc
+            raise EnrollmentError(f"the enrollment data is unreadable ({exc}).") from exc
         if version > VERSION:
-            raise EnrollmentError(
-                f"{path}: made by a newer fingerprint-live (file version {version}, this one "
-                f"reads {VERSION}); upgrade fingerprint-live."
-            )
+            raise EnrollmentError(f"made by a newer fingerprint-live (file version {version}, "
+                                  f"this one reads {VERSION}); upgrade fingerprint-live.")
         if version < VERSION:
-            raise EnrollmentError(f"{path}: file version {version} is no longer supported; "
-                                  "enroll again.")
-        if model_id is not None and doc.get("model_id") != model_id:
-            raise EnrollmentError(
-                f"{path}: made with another motion model ({str(doc.get('model_id'))[:12]}...) "
-                f"than the one in use ({model_id[:12]}...); enroll again with this model."
-            )
+            raise EnrollmentError(f"file version {version} holds motion only and is no longer "
+                                  "supported; enroll again.")
         try:
-            raw = base64.b64decode(doc["embeddings"], validate=True)
-            emb = np.frombuffer(raw, dtype="<f4").reshape(doc["shape"]).astype(np.float32)
-            return cls(emb, doc["model_id"], float(doc["seconds"]), list(doc.get("sources", [])),
-                       doc.get("created", ""))
-        except (ValueError, KeyError, TypeError, OverflowError) as exc:
-            raise EnrollmentError(f"{path}: the enrollment data is unreadable ({exc}).") from exc
+            appearance = doc["appearance"]
+            return cls(Vectors.from_json(doc["motion"]),
+                       None if appearance is None else Vectors.from_json(appearance),
+                       float(doc["seconds"]), tuple(str(s) for s in doc.get("sources", [])),
+                       str(doc.get("created", "")))
+        except (ValueError, KeyError, TypeError, OverflowError, AttributeError,
+                RecursionError) as exc:
+            raise EnrollmentError(f"the enrollment data is unreadable ({exc}).") from exc

@@ -7,6 +7,7 @@ import json
 
 from ..embedder import Embedder
 from ..enroll import MIN_SECONDS, build_enrollment
+from ..face_descriptor import FaceDescriptor
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -14,22 +15,33 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "enroll",
         help="enroll the authorized user from videos of them talking",
         description="Build an enrollment file from one or more videos of the authorized user "
-        "talking naturally, face to the camera. Needs enough usable face motion "
-        f"(default {MIN_SECONDS:.0f} s in all).",
+        "talking naturally, face to the camera, alone in view: how their face moves and how "
+        "it looks (embeddings only, never an image). Needs enough usable face motion "
+        f"(default {MIN_SECONDS:.0f} s in all). Videos from different days help.",
     )
     p.add_argument("videos", nargs="+", help="video files of the user")
     p.add_argument("-o", "--output", required=True, help="enrollment file to write (.fpe)")
     p.add_argument("--min-seconds", type=float, default=MIN_SECONDS,
                    help="usable face motion needed (default: %(default)s)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
     embedder = Embedder(args.model)
-    enrollment = build_enrollment(args.videos, embedder, args.min_seconds)
+    enrollment = build_enrollment(args.videos, embedder, FaceDescriptor(args.model),
+                                  args.min_seconds)
     enrollment.save(args.output)
-    print(json.dumps({"output": args.output, "seconds": round(enrollment.seconds, 1),
-                      "windows": len(enrollment.embeddings),
-                      "model": embedder.info.model_id[:16]}))
+    faces = enrollment.appearance.vectors if enrollment.appearance is not None else ()
+    summary = {"output": args.output, "seconds": round(enrollment.seconds, 1),
+               "windows": len(enrollment.motion.vectors), "faces": len(faces),
+               "motion_model": enrollment.motion.model_id[:16],
+               "face_model": enrollment.appearance.model_id[:16] if len(faces) else None}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"enrolled {len(args.videos)} video(s) into {args.output}:\n"
+              f"  motion: {summary['seconds']} s of usable face motion, {summary['windows']} "
+              f"windows\n  face:   {summary['faces']} descriptors")
     return 0
