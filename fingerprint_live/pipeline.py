@@ -20,6 +20,9 @@ import numpy as np
 
 from avatar.base import AvatarEngine
 
+from .appearance import CheckSchedule, DescriptorProcess
+from .decision import Signal
+from .face_descriptor import DescriptorInfo, face_crop
 from .glitch import FailureWindow, GlitchDetector
 from .guard import Action, Decision, GuardConfig, Policy, decide, draw
 from .landmarks import FaceLandmarks, LandmarkExtractor
@@ -45,13 +48,14 @@ class LiveEvent:
     reason: str
     glitch: bool = False  # the avatar check flags the avatar (or failed)
     warning: str = ""  # the driver's head pose is beyond what the avatar renders well
+    signal: Signal | None = None  # what last moved the verifier's state
 
     def to_json(self) -> dict:
         return {"type": "event", "time": round(self.time, 3), "state": self.state.value,
                 "previous": self.previous.value if self.previous else None,
                 "score": None if self.score is None else round(self.score, 4),
                 "action": self.action.value, "reason": self.reason, "glitch": self.glitch,
-                "warning": self.warning}
+                "warning": self.warning, "signal": self.signal and self.signal.value}
 
 
 @dataclass(frozen=True)
@@ -68,22 +72,30 @@ class LiveFrame:
 
 
 class VerifierWorker:
-    """Owns a :class:`StreamingVerifier` on its own thread; frames go in through ``submit``."""
+    """Owns a :class:`StreamingVerifier` on its own thread; frames go in through ``submit``,
+    face descriptors through ``submit_descriptor``."""
 
     def __init__(self, verifier: StreamingVerifier, maxlen: int = QUEUE_FRAMES) -> None:
         self._verifier = verifier
+        self.uses_appearance = Signal.APPEARANCE in verifier.signals
         self.state: State = verifier.state
         self.score: float | None = None
+        self.signal: Signal | None = None  # what moved the state last
         self.done_time = -np.inf  # stream time of the last frame pushed
         self.submitted_time = -np.inf
-        self._worker: QueueWorker[tuple[FaceLandmarks, float]] = QueueWorker(
+        self._worker: QueueWorker[tuple[bool, object, float]] = QueueWorker(
             self._push, maxlen, "verifier")
 
     def submit(self, face: FaceLandmarks, time: float) -> None:
         self.submitted_time = time
         if self.done_time == -np.inf:  # not behind the frames it starts with
             self.done_time = time
-        self._worker.submit((face, time))
+        self._worker.submit((True, face, time))
+
+    def submit_descriptor(self, vector: np.ndarray, time: float) -> None:
+        """A face descriptor of the frame at stream ``time`` (from the descriptor process)."""
+        if self.uses_appearance:
+            self._worker.submit((False, vector, time))
 
     @property
     def failure(self) -> str | None:
@@ -97,10 +109,16 @@ class VerifierWorker:
         """How far the verifier trails the newest frame, in stream seconds."""
         return max(0.0, self.submitted_time - self.done_time)
 
-    def _push(self, item: tuple[FaceLandmarks, float]) -> None:
-        face, time = item
-        status = self._verifier.push(face, time)
-        self.state, self.score, self.done_time = status.state, status.score, time
+    def _push(self, item: tuple[bool, object, float]) -> None:
+        is_frame, value, time = item
+        if is_frame:
+            status = self._verifier.push(value, time)
+            self.done_time = time
+        else:
+            status = self._verifier.add_appearance(value, time)
+        self.state, self.score = status.state, status.score
+        if status.event is not None:
+            self.signal = status.event.signal
 
     def close(self) -> None:
         self._worker.close()
@@ -159,17 +177,29 @@ class Pipeline:
     while enrolling): the guard marks every frame with ``waiting`` and never passes it clean.
     Unless the policy or ``guard.on_glitch`` is OFF, the avatar output is checked for glitches
     by ``detector`` (default: the shipped one) beside the frame path.
+
+    When the verifier weighs appearance, or ``faces`` (the face descriptor's card) is given,
+    the driver's face is described on the frames :class:`.appearance.CheckSchedule` picks, in
+    a :class:`.appearance.DescriptorProcess`; each descriptor goes to the verifier and to
+    ``on_descriptor`` (an enrollment being recorded).
     """
 
     def __init__(self, avatar: AvatarEngine | None, verifier: StreamingVerifier | None,
                  guard: GuardConfig | None = None,
                  on_event: Callable[[LiveEvent], None] | None = None,
                  on_face: Callable[[FaceLandmarks, float], None] | None = None,
-                 waiting: str = "not enrolled", detector: GlitchDetector | None = None) -> None:
+                 waiting: str = "not enrolled", detector: GlitchDetector | None = None,
+                 faces: DescriptorInfo | None = None,
+                 on_descriptor: Callable[[np.ndarray, float], None] | None = None) -> None:
         self.avatar, self.guard = avatar, guard or GuardConfig()
         self.on_event, self.on_face, self.waiting = on_event, on_face, waiting
+        self.on_descriptor = on_descriptor
         self._extractor: LandmarkExtractor | None = LandmarkExtractor()
         self._worker = VerifierWorker(verifier) if verifier is not None else None
+        faces = faces or (verifier.appearance if verifier is not None else None)
+        self._schedule = CheckSchedule()
+        self.descriptor_process = (DescriptorProcess(self._described, faces.folder)
+                                   if faces is not None else None)
         checked = Policy.OFF not in (self.guard.policy, self.guard.on_glitch)
         self._glitch = GlitchWorker(detector or GlitchDetector.load()) if checked else None
         self._pose = PoseMonitor()
@@ -178,10 +208,23 @@ class Pipeline:
         self._previous: tuple | None = None
 
     def set_verifier(self, verifier: StreamingVerifier) -> None:
-        """Start checking with ``verifier`` (from any thread; e.g. when enrollment finished)."""
+        """Start checking with ``verifier`` (from any thread; e.g. when enrollment finished).
+
+        A verifier that weighs appearance needs the pipeline made with ``faces``.
+        """
+        if Signal.APPEARANCE in verifier.signals and self.descriptor_process is None:
+            raise ValueError("this pipeline describes no faces: make it with faces=...")
         old, self._worker = self._worker, VerifierWorker(verifier)
         if old is not None:
             old.close()
+
+    def _described(self, vector: np.ndarray, time: float) -> None:
+        """A descriptor came back (on the descriptor's reply thread)."""
+        if self.on_descriptor is not None:
+            self.on_descriptor(vector, time)
+        worker = self._worker
+        if worker is not None:
+            worker.submit_descriptor(vector, time)
 
     def recalibrate(self) -> None:
         """Take the next frame with a face as the avatar's neutral pose."""
@@ -197,6 +240,8 @@ class Pipeline:
         worker = self._worker
         if worker is not None:
             worker.submit(face, time)
+        if self.descriptor_process is not None and self._schedule.due(face, time):
+            self.descriptor_process.submit(face_crop(rgb, face), time)
         if self.avatar is None:
             image = rgb.copy()
         else:
@@ -214,10 +259,20 @@ class Pipeline:
         else:
             state, score, lag = worker.state, worker.score, worker.lag()
             decision = decide(self.guard, state, no_face_for=time - self._last_face, lag=lag,
-                              failure=worker.failure, faces=face.num_faces, glitch=glitch)
+                              failure=self._failure(worker), faces=face.num_faces,
+                              glitch=glitch)
         draw(image, decision)
-        event = self._event(time, state, score, decision, glitch, warning)
+        signal = worker.signal if worker is not None else None
+        event = self._event(time, state, score, decision, glitch, warning, signal)
         return LiveFrame(image, face, state, score, decision, lag, event, glitch, warning)
+
+    def _failure(self, worker: VerifierWorker) -> str | None:
+        """Why the verdict cannot be trusted: the verifier or the face check has failed."""
+        if worker.failure is not None:
+            return worker.failure
+        if worker.uses_appearance and self.descriptor_process.failure is not None:
+            return f"face check: {self.descriptor_process.failure}"
+        return None
 
     def _check_avatar(self, image: np.ndarray, face: FaceLandmarks, time: float) -> str | None:
         """Hand the avatar frame to the glitch check; its current reason, if it flags.
@@ -235,14 +290,15 @@ class Pipeline:
         return self._glitch.reason(time)
 
     def _event(self, time: float, state: State, score: float | None, decision: Decision,
-               glitch: str | None, warning: str | None) -> LiveEvent | None:
+               glitch: str | None, warning: str | None,
+               signal: Signal | None) -> LiveEvent | None:
         key = (state, decision.action, glitch is not None, warning)
         if key == self._previous:
             return None
         previous = self._previous[0] if self._previous else None
         self._previous = key
         event = LiveEvent(time, state, previous, score, decision.action, decision.reason,
-                          glitch is not None, warning or "")
+                          glitch is not None, warning or "", signal)
         if self.on_event is not None:
             self.on_event(event)
         return event
@@ -255,5 +311,7 @@ class Pipeline:
             self._worker.close()
         if self._glitch is not None:
             self._glitch.close()
+        if self.descriptor_process is not None:
+            self.descriptor_process.close()
         self._extractor.close()
         self._extractor = None

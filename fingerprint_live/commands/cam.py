@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..embedder import Embedder
     from ..enrollment import Enrollment
+    from ..face_descriptor import load_info
     from ..pipeline import Pipeline
     from ..verifier import StreamingVerifier
     from ..virtual_camera import (
@@ -63,8 +64,9 @@ def run(args: argparse.Namespace) -> int:
     verifier = None
     if args.enrollment is not None:
         embedder = Embedder(args.model)
-        enrollment = Enrollment.load(args.enrollment, embedder.info.model_id)
-        verifier = StreamingVerifier(enrollment, embedder)
+        faces = load_info(args.model)
+        enrollment = Enrollment.load(args.enrollment, embedder.info.model_id, faces.model_id)
+        verifier = StreamingVerifier(enrollment, embedder, appearance=faces)
     elif args.policy != "off":
         raise FingerprintError("--enrollment FILE is needed to check who drives the avatar "
                                "(make one with `fingerprint-live enroll`); --policy off sends the "

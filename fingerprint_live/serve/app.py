@@ -18,6 +18,7 @@ from avatar.portrait import load_portrait
 
 from ..embedder import Embedder
 from ..errors import FingerprintError
+from ..face_descriptor import DescriptorInfo, load_info
 from ..guard import GuardConfig, Policy
 from ..webrtc import loopback_only
 from .portrait_upload import MAX_BYTES, decode_portrait
@@ -32,6 +33,7 @@ ENROLL_SECONDS = (4.0, 60.0)
 SESSIONS = web.AppKey("sessions", dict)
 CONFIG = web.AppKey("config", object)
 EMBEDDER = web.AppKey("embedder", Embedder)
+FACES = web.AppKey("faces", DescriptorInfo)
 PORTRAIT = web.AppKey("portrait", np.ndarray)
 
 
@@ -49,6 +51,7 @@ def make_app(config: ServeConfig | None = None) -> web.Application:
     app = web.Application(client_max_size=MAX_BYTES + MAX_SDP + (64 << 10))
     app[CONFIG], app[SESSIONS] = config, {}
     app[EMBEDDER] = Embedder(config.model_dir)
+    app[FACES] = load_info(config.model_dir)
     app[PORTRAIT] = load_portrait()
     app.router.add_get("/", _page)
     app.router.add_get("/app.js", _script)
@@ -106,7 +109,7 @@ async def _offer(request: web.Request) -> web.Response:
         return _refuse(503, f"the server is busy: {len(sessions)} sessions are live, the most "
                        "it runs at once; try again when one ends.")
     try:
-        session = Session(_portrait(app, form.get("avatar")), app[EMBEDDER], seconds,
+        session = Session(_portrait(app, form.get("avatar")), app[EMBEDDER], app[FACES], seconds,
                           GuardConfig(policy=policy, on_glitch=app[CONFIG].on_glitch),
                           app[CONFIG].stun)
     except FingerprintError as exc:

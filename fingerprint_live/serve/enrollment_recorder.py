@@ -1,8 +1,10 @@
 """Enrollment from the live camera: record N seconds of face motion, then build the enrollment.
 
-The recorder is fed from the pipeline's landmark pass (no second MediaPipe run). When enough
-seconds with a face are in, the embeddings are computed on a separate thread so the frame path
-does not pause, and ``on_done`` receives the enrollment (or the error to show the user).
+The recorder is fed from the pipeline's landmark pass (no second MediaPipe run) and from its
+face descriptors (described in the pipeline's descriptor process, about once a second). When
+enough seconds with a face are in, the motion embeddings are computed on a separate thread so
+the frame path does not pause, and ``on_done`` receives the enrollment (or the error to show
+the user).
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import numpy as np
 from ..clip_landmarks import ClipLandmarks
 from ..embedder import Embedder
 from ..enroll import clip_embeddings
-from ..enrollment import Enrollment
+from ..enrollment import Enrollment, Vectors
 from ..errors import FingerprintError, NoFaceError
+from ..face_descriptor import DescriptorInfo
 from ..landmarks import FaceLandmarks
 
 #: A gap between two face frames longer than this does not count as recorded motion.
@@ -24,14 +27,17 @@ MAX_STEP = 0.2
 #: Face frames kept per second asked for; past it (a face that keeps flickering away) the
 #: recording starts over, so memory stays bounded.
 FRAMES_PER_SECOND = 120
+#: Face descriptors an enrollment needs at least (about one a second comes in).
+MIN_FACES = 3
 
 
 class EnrollmentRecorder:
     """Collects landmarks until ``seconds`` of face motion are in; then enrolls once."""
 
-    def __init__(self, seconds: float, embedder: Embedder,
+    def __init__(self, seconds: float, embedder: Embedder, faces: DescriptorInfo,
                  on_done: Callable[[Enrollment | None, str | None], None]) -> None:
-        self.seconds, self.embedder, self.on_done = seconds, embedder, on_done
+        self.seconds, self.embedder, self.faces, self.on_done = seconds, embedder, faces, on_done
+        self._descriptors: list[np.ndarray] = []
         self.recorded = 0.0
         self.finished = False
         self._points: list[np.ndarray] = []  # face frames only: resampling marks the gaps
@@ -43,6 +49,11 @@ class EnrollmentRecorder:
     @property
     def progress(self) -> float:
         return min(1.0, self.recorded / self.seconds)
+
+    def add_descriptor(self, vector: np.ndarray, time: float) -> None:
+        """One face descriptor (called on the descriptor's reply thread)."""
+        if not self.finished and len(self._descriptors) < FRAMES_PER_SECOND * self.seconds:
+            self._descriptors.append(vector)
 
     def add(self, face: FaceLandmarks, time: float) -> None:
         """One frame's landmarks (called on the pipeline thread)."""
@@ -59,7 +70,7 @@ class EnrollmentRecorder:
         self._times.append(time)
         self._faces.append(face.num_faces)
         self._size = (face.width, face.height)
-        if self.recorded >= self.seconds:
+        if self.recorded >= self.seconds and len(self._descriptors) >= MIN_FACES:
             self.finished = True
             threading.Thread(target=self._enroll, name="enroll", daemon=True).start()
 
@@ -74,7 +85,9 @@ class EnrollmentRecorder:
             if len(emb) == 0:
                 raise NoFaceError("no stretch of face motion was long enough; keep your face "
                                   "in view and talk naturally.")
-            result = Enrollment(emb, self.embedder.info.model_id, secs, ["live camera"])
+            result = Enrollment(Vectors(self.embedder.info.model_id, emb),
+                                Vectors(self.faces.model_id, np.stack(self._descriptors)),
+                                secs, ("live camera",))
         except FingerprintError as exc:
             self.on_done(None, str(exc))
             return

@@ -17,6 +17,7 @@ from avatar.default_avatar import DefaultAvatar
 
 from ..embedder import Embedder
 from ..enrollment import Enrollment
+from ..face_descriptor import DescriptorInfo
 from ..guard import GuardConfig
 from ..pipeline import Pipeline
 from ..verifier import StreamingVerifier
@@ -30,19 +31,20 @@ STATUS_EVERY = 0.5
 class Session:
     """The server half of one call: camera track in, guarded avatar track out."""
 
-    def __init__(self, portrait: np.ndarray, embedder: Embedder, enroll_seconds: float,
-                 guard: GuardConfig, stun: str | None = None) -> None:
+    def __init__(self, portrait: np.ndarray, embedder: Embedder, faces: DescriptorInfo,
+                 enroll_seconds: float, guard: GuardConfig, stun: str | None = None) -> None:
         self.id = secrets.token_urlsafe(12)
-        self.embedder = embedder
+        self.embedder, self.faces = embedder, faces
         self.pc = RTCPeerConnection(rtc_configuration(stun))
         self.channel: RTCDataChannel | None = None
         self.track: AvatarTrack | None = None
         self.enrollment: Enrollment | None = None
         self.error: str | None = None
         self.closed = False
-        self.recorder = EnrollmentRecorder(enroll_seconds, embedder, self._enrolled)
+        self.recorder = EnrollmentRecorder(enroll_seconds, embedder, faces, self._enrolled)
         self.pipeline = Pipeline(DefaultAvatar(portrait), None, guard, on_face=self.recorder.add,
-                                 waiting="enrolling")
+                                 waiting="enrolling", faces=faces,
+                                 on_descriptor=self.recorder.add_descriptor)
         self._loop = asyncio.get_running_loop()
         self._status: asyncio.Task | None = None
         self.pc.on("datachannel", self._on_channel)
@@ -71,15 +73,18 @@ class Session:
         if enrollment is None:
             self.error = f"enrollment failed: {error} Recording again."
             self.recorder = EnrollmentRecorder(self.recorder.seconds, self.embedder,
-                                               self._enrolled)
+                                               self.faces, self._enrolled)
             self.pipeline.on_face = self.recorder.add
+            self.pipeline.on_descriptor = self.recorder.add_descriptor
             return
         self.enrollment, self.error = enrollment, None
-        self.pipeline.on_face = None
-        self.pipeline.set_verifier(StreamingVerifier(enrollment, self.embedder))
+        self.pipeline.on_face = self.pipeline.on_descriptor = None
+        self.pipeline.set_verifier(StreamingVerifier(enrollment, self.embedder,
+                                                     appearance=self.faces))
         self._loop.call_soon_threadsafe(self._send, {
             "type": "enrolled", "seconds": round(enrollment.seconds, 1),
-            "windows": len(enrollment.embeddings)})
+            "windows": len(enrollment.motion.vectors),
+            "faces": len(enrollment.appearance.vectors)})
 
     def status(self) -> dict:
         last = self.track.last if self.track is not None else None

@@ -119,12 +119,14 @@ class AvatarTrack(MediaStreamTrack):
 class VerifyTrack(AvatarTrack):
     """Receiver side: checks an incoming avatar stream against an enrollment.
 
-    Only the synthetic video is seen here (the paper's setting). Frames pass through unchanged
-    unless a ``policy`` other than OFF is asked for; state changes come out as events.
+    Only the avatar is seen here (the paper's setting), so motion is all there is: the
+    verifier weighs motion alone, with the calibration for avatar streams. Frames pass through
+    unchanged unless a ``policy`` other than OFF is asked for; state changes come out as events.
     """
 
     def __init__(self, source: MediaStreamTrack, enrollment: Enrollment, embedder: Embedder,
                  config: VerifierConfig | None = None, policy: Policy = Policy.OFF,
                  channel: RTCDataChannel | None = None) -> None:
-        verifier = StreamingVerifier(enrollment, embedder, config)
+        verifier = StreamingVerifier(enrollment, embedder,
+                                     config or VerifierConfig(view="avatar"))
         super().__init__(source, Pipeline(None, verifier, GuardConfig(policy=policy)), channel)
