@@ -1,36 +1,64 @@
-"""Identity-disjoint cross-validation of the motion embedder, then the shipped model.
+"""Identity-disjoint cross-validation: the motion embedder, both calibrations, every signal.
 
-For each fold: train on the other folds' identities with ``fingerprint-live train``'s code, then
-run ``fingerprint-live eval`` unchanged on the held-out identities: raw clips, and clips moved
-onto the default avatar's face shape (``--same-face``). The operating threshold for a fold's
-takeover run comes from the *other* folds (their 5%-FPR pair thresholds), so no fold tunes on
-itself. Finally the shipped model is trained on every identity, with the mean threshold.
-The third variant renders every held-out clip through the default avatar onto one portrait and
-finds its landmarks again (``--through-avatar``): the accuracy that counts for an avatar.
+1. Identities are dealt into folds (after ``label_corrections.json``: labels of
+   ``../shared/data`` found wrong). Each fold's motion model is trained on the other folds'
+   identities only (``fingerprint-live train``'s code).
+2. On each fold's held-out clips, every comparison is scored: motion windows as recorded
+   (``camera``) and rendered through the default avatar (``avatar``), and face descriptors.
+3. Calibrations (score -> log-likelihood ratio) are fitted leave-one-fold-out: a fold's models
+   get the line fitted on the *other* folds' held-out scores, so no fold is scored with a
+   calibration that saw it. The shipped calibrations are fitted on every fold's held-out scores.
+4. ``fingerprint-live eval`` runs unchanged on each fold's held-out clips: motion (raw, same face
+   in landmark space, through the avatar), appearance, and fused; each with ``--takeover``.
 
-    python benchmarks/cross_validation.py --folds 4 --steps 800 --out benchmarks/results
+    python benchmarks/cross_validation.py --folds 4 --steps 800 --out benchmarks/results \\
+        --ship models
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
+from fingerprint_live.avatar_render import rendered_clip
 from fingerprint_live.cli import main as cli
-from fingerprint_live.manifest import read_manifest, write_manifest
+from fingerprint_live.clip_landmarks import extract_clip
+from fingerprint_live.decision import Signal
+from fingerprint_live.embedder import Embedder
+from fingerprint_live.evaluation import comparison_scores, embed_clips
+from fingerprint_live.face_descriptor import MODEL_FILE, FaceDescriptor
+from fingerprint_live.manifest import Clip, read_manifest, write_manifest
+from fingerprint_live.model_files import model_dir
+from fingerprint_live.offline.calibrate import fit_calibration
 
-#: Evaluation variants: clips as recorded, motion moved onto the avatar's face shape in landmark
-#: space, and clips rendered through the default avatar with landmarks found again.
-VARIANTS = {"raw": [], "same_face": ["--same-face"], "avatar": ["--through-avatar"]}
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "manifest.csv"
+#: ``fingerprint-live eval`` runs per fold: name -> extra arguments.
+VARIANTS = {
+    "raw": ["--signals", "motion"],
+    "same_face": ["--signals", "motion", "--same-face"],
+    "avatar": ["--signals", "motion", "--through-avatar"],
+    "appearance": ["--signals", "appearance"],
+    "fused": ["--signals", "fused"],
+}
+HERE = Path(__file__).resolve().parent
+DATA = HERE.parents[1] / "shared" / "data" / "manifest.csv"
+CORRECTIONS = HERE / "label_corrections.json"
 
 
-def folds(clips, k: int, seed: int) -> list[set[str]]:
+def corrected(clips: list[Clip], corrections: dict) -> list[Clip]:
+    """Clips with wrong identity labels merged and duplicate recordings dropped."""
+    drop = set(corrections.get("drop", []))
+    merge = corrections.get("merge", {})
+    return [Clip(c.path, merge.get(c.identity, c.identity), c.kind) for c in clips
+            if not any(str(c.path).endswith(d) for d in drop)]
+
+
+def folds(clips: list[Clip], k: int, seed: int) -> list[set[str]]:
     """Deal identities into k folds; identities with several clips are dealt first, evenly."""
     counts = defaultdict(int)
     for c in clips:
@@ -46,11 +74,44 @@ def folds(clips, k: int, seed: int) -> list[set[str]]:
     return out
 
 
-def set_threshold(model_dir: Path, threshold: float) -> None:
-    meta_path = model_dir / "embedder.json"
+def held_out_scores(fold: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Genuine and impostor raw scores on a fold's held-out clips, per signal and view."""
+    cache = fold / "scores.npz"
+    if cache.is_file():
+        with np.load(cache) as data:
+            return {k: (data[f"{k}_genuine"], data[f"{k}_impostor"])
+                    for k in ("camera", "avatar", "appearance")}
+    embedder = Embedder(fold / "model", threads=2)
+    descriptor = FaceDescriptor(fold / "model")
+    clips = read_manifest(fold / "test.csv")
+    mid, did = embedder.info.model_id, descriptor.info.model_id
+    raw, _ = embed_clips(clips, embedder, None, True, extract_clip, descriptor)
+    avatar, _ = embed_clips(clips, embedder, None, True, rendered_clip)
+    out = {"camera": comparison_scores(raw, Signal.MOTION, mid),
+           "avatar": comparison_scores(avatar, Signal.MOTION, mid),
+           "appearance": comparison_scores(raw, Signal.APPEARANCE, mid, did)}
+    np.savez(cache, **{f"{k}_{part}": v[i] for k, v in out.items()
+                       for i, part in enumerate(("genuine", "impostor"))})
+    return out
+
+
+def calibrate(scores: list[dict], into: Path) -> dict:
+    """Fit both motion calibrations and the appearance one on ``scores`` and write them into
+    the model folder ``into`` (``embedder.json`` and ``face_descriptor.json``)."""
+    fitted = {k: fit_calibration(np.concatenate([s[k][0] for s in scores]),
+                                 np.concatenate([s[k][1] for s in scores]))
+              for k in ("camera", "avatar", "appearance")}
+    meta_path = into / "embedder.json"
     meta = json.loads(meta_path.read_text())
-    meta["threshold"] = threshold
+    meta.pop("threshold", None)
+    meta["calibration"] = {view: fitted[view].to_dict() for view in ("camera", "avatar")}
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    card_path = into / MODEL_FILE
+    card = json.loads((card_path if card_path.is_file() else model_dir() / MODEL_FILE)
+                      .read_text())
+    card["calibration"] = fitted["appearance"].to_dict()
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    return {k: v.to_dict() for k, v in fitted.items()}
 
 
 def main() -> int:
@@ -60,56 +121,65 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=800)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="benchmarks/results")
-    ap.add_argument("--ship", default=None, help="also train on everything into this folder")
+    ap.add_argument("--ship", default=None,
+                    help="write the calibrations fitted on all folds' held-out scores into this "
+                    "model folder (trained on every identity first if it holds no model)")
+    ap.add_argument("--variants", nargs="*", default=list(VARIANTS),
+                    help="eval runs to do (default: all)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    clips = read_manifest(args.manifest)
+    corrections = json.loads(CORRECTIONS.read_text())
+    clips = corrected(read_manifest(args.manifest), corrections)
     fold_ids = folds(clips, args.folds, args.seed)
-    results = []
+    fold_dirs = []
     for k, test_ids in enumerate(fold_ids):
         fold = out / f"fold{k}"
         fold.mkdir(exist_ok=True)
+        fold_dirs.append(fold)
         write_manifest([c for c in clips if c.identity not in test_ids], fold / "train.csv")
         write_manifest([c for c in clips if c.identity in test_ids], fold / "test.csv")
         if not (fold / "model" / "embedder.onnx").is_file():
             cli(["train", "--manifest", str(fold / "train.csv"), "-o", str(fold / "model"),
                  "--steps", str(args.steps), "--seed", str(args.seed)])
-        for name, extra in VARIANTS.items():
-            cli(["eval", "--manifest", str(fold / "test.csv"), "--json",
-                 str(fold / f"eval_{name}.json"), "--model", str(fold / "model"), "--quiet",
-                 *extra])
-        results.append({n: json.loads((fold / f"eval_{n}.json").read_text()) for n in VARIANTS})
-    thresholds = [r["raw"]["threshold_at_fpr_5pct"] for r in results]
-    for k in range(args.folds):
-        fold = out / f"fold{k}"
-        others = [t for j, t in enumerate(thresholds) if j != k]
-        set_threshold(fold / "model", float(np.mean(others)))
-        for name, extra in VARIANTS.items():
-            cli(["eval", "--manifest", str(fold / "test.csv"), "--json",
-                 str(fold / f"takeover_{name}.json"), "--model", str(fold / "model"),
-                 "--takeover", "--quiet", *extra])
-            results[k][f"takeover_{name}"] = json.loads(
-                (fold / f"takeover_{name}.json").read_text())["takeover"]
+        shutil.copy(model_dir() / MODEL_FILE, fold / "model" / MODEL_FILE)
+    scores = [held_out_scores(f) for f in fold_dirs]
+    calibrations = {f.name: calibrate([s for j, s in enumerate(scores) if j != k],
+                                      f / "model")
+                    for k, f in enumerate(fold_dirs)}
+    results = []
+    for fold in fold_dirs:
+        runs = {}
+        for name in args.variants:
+            path = fold / f"eval_{name}.json"
+            cli(["eval", "--manifest", str(fold / "test.csv"), "--json", str(path), "--model",
+                 str(fold / "model"), "--takeover", "--quiet", *VARIANTS[name]])
+            runs[name] = json.loads(path.read_text())
+        results.append(runs)
     summary = {"folds": args.folds, "steps": args.steps, "seed": args.seed,
-               "operating_threshold": float(np.mean(thresholds))}
-    for name in VARIANTS:
-        for key in ("auc", "eer", "tpr_at_fpr_1pct"):
-            vals = [r[name][key] for r in results]
-            summary[f"{name}_{key}"] = {"mean": float(np.mean(vals)), "min": float(np.min(vals)),
-                                        "max": float(np.max(vals)), "folds": vals}
-        summary[f"{name}_n_genuine"] = [r[name]["n_genuine"] for r in results]
-        summary[f"{name}_cross_recording_auc"] = [r[name]["cross_recording"]["auc"]
-                                                  for r in results]
-        t = [r[f"takeover_{name}"] for r in results]
-        summary[f"takeover_{name}"] = t
+               "corrections": corrections, "calibrations": calibrations,
+               "genuine_observations": {k: [int(len(s[k][0])) for s in scores]
+                                        for k in ("camera", "avatar", "appearance")}}
+    for name in args.variants:
+        runs = [r[name] for r in results]
+        summary[name] = {
+            key: {"mean": float(np.mean(vals)), "min": float(np.min(vals)),
+                  "max": float(np.max(vals)), "folds": vals}
+            for key in ("auc", "eer", "tpr_at_fpr_1pct")
+            for vals in [[r[key] for r in runs]]}
+        summary[name]["n_genuine"] = [r["n_genuine"] for r in runs]
+        summary[name]["cross_recording"] = [r["cross_recording"] for r in runs]
+        summary[name]["takeover"] = [r["takeover"] for r in runs]
     (out / "cv_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print(json.dumps(summary, indent=2))
+    print(json.dumps({k: v for k, v in summary.items() if k in args.variants}, indent=1))
     if args.ship:
-        if not (Path(args.ship) / "embedder.onnx").is_file():
-            cli(["train", "--manifest", args.manifest, "-o", args.ship, "--steps",
+        ship = Path(args.ship)
+        if not (ship / "embedder.onnx").is_file():
+            manifest = out / "all.csv"
+            write_manifest(clips, manifest)
+            cli(["train", "--manifest", str(manifest), "-o", str(ship), "--steps",
                  str(args.steps), "--seed", str(args.seed)])
-        set_threshold(Path(args.ship), summary["operating_threshold"])
+        print("shipped calibrations:", json.dumps(calibrate(scores, ship)))
     return 0
 
 

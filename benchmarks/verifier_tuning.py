@@ -1,14 +1,19 @@
-"""The verifier's hysteresis against the takeover target: false MISMATCH rate vs time to MISMATCH.
+"""The sequential decision against the takeover targets: false MISMATCH vs time to MISMATCH.
 
-Needs the folds of ``benchmarks/cross_validation.py`` (their models and held-out manifests). Each
-fold's takeover streams (the ones ``fingerprint-live eval --takeover`` builds) run through the
-verifier once; every window's raw score and every restart of the verifier is recorded. Then the
-hysteresis is replayed over a grid: the threshold (as an offset from the fold's operating
-threshold, which came from the other folds), the median length ``smooth`` and ``mismatch_after``.
+Needs the folds of ``benchmarks/cross_validation.py`` (their models, calibrated on the other
+folds, and their held-out manifests). Each fold's takeover streams (the ones
+``fingerprint-live eval --takeover`` builds) run through the verifier once per signal set; the
+verifier's observation log is kept. Then the decision is replayed over a grid of settings with
+``SequentialDecision.apply``, the verifier's own code, so a replay gives exactly its states.
 
-A setting is chosen leave-one-fold-out: on the other folds pooled, the fewest false MISMATCH per
-minute among the settings with median time to MISMATCH <= 3 s and at most 5% of takeovers missed;
-it is then scored on the held-out fold. The setting chosen on all folds is the one to ship.
+For each signal set a setting is chosen leave-one-fold-out: on the other folds pooled, among the
+settings that meet the time and false-MISMATCH targets (relaxed step by step when none does),
+the one that misses the fewest takeovers, then keeps genuine drivers VERIFIED the longest; it is
+then scored on the held-out fold. The setting chosen on all folds is the one to ship.
+
+Besides the takeover figures, each setting reports how often a *face swap of the enrolled user*
+would be VERIFIED: the genuine part's appearance evidence with the other person's motion (the
+impostor part's motion log), which the data holds no recording of.
 
     python benchmarks/verifier_tuning.py --results benchmarks/results
 """
@@ -18,8 +23,9 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import pickle
 import sys
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,147 +33,166 @@ from tqdm import tqdm
 
 from fingerprint_live.avatar_render import rendered_clip
 from fingerprint_live.clip_landmarks import extract_clip
+from fingerprint_live.decision import DecisionConfig, SequentialDecision, Signal, State
 from fingerprint_live.embedder import Embedder
-from fingerprint_live.enrollment import Enrollment
-from fingerprint_live.evaluation import embed_clips, stream_frames, takeover_streams
+from fingerprint_live.evaluation import embed_clips, run_takeover, takeover_streams
+from fingerprint_live.face_descriptor import FaceDescriptor
 from fingerprint_live.manifest import read_manifest
-from fingerprint_live.verifier import Hysteresis, State, StreamingVerifier, VerifierConfig
+from fingerprint_live.verifier import DECISIONS, SIGNAL_SETS, VerifierConfig
 
-OFFSETS = (-0.3, -0.25, -0.2, -0.15, -0.1, -0.05, 0.0, 0.05)
-SMOOTH = (3, 5, 9, 15, 25)
-MISMATCH_AFTER = (3, 5, 10)
-TARGET_DELAY_S, MAX_MISSED = 3.0, 0.05
-
-
-class RecordingVerifier(StreamingVerifier):
-    """The verifier, also noting where it restarts (a jump to another face, a gap, no face)."""
-
-    def _reset_motion(self) -> None:
-        super()._reset_motion()
-        if hasattr(self, "scores"):  # the first reset runs inside __init__
-            self.restarts.add(len(self.scores))
-
-    def __init__(self, *args, **kwargs) -> None:
-        self.restarts: set[int] = set()
-        super().__init__(*args, **kwargs)
+#: name -> (signals, view): what the camera side weighs, and the receiver's motion alone.
+SETS = {"fused": ("fused", "camera"), "appearance": ("appearance", "camera"),
+        "motion_camera": ("motion", "camera"), "motion_avatar": ("motion", "avatar")}
+TARGETS = {"fused": (1.5, 0.1), "appearance": (1.5, 0.1), "motion_camera": (5.0, 0.5),
+           "motion_avatar": (5.0, 0.5)}  # median s to MISMATCH, false MISMATCH per minute
 
 
 @dataclass
 class Stream:
     switch: float  # stream seconds where the other person starts
-    times: np.ndarray
-    scores: np.ndarray
-    restarts: set[int] = field(default_factory=set)  # score indices that begin a new run
+    log: list[tuple[float, str, float, float]]  # the verifier's observations
 
 
-def record(fold: Path, through_avatar: bool) -> tuple[list[Stream], float]:
-    """One fold's takeover streams through the verifier; and the fold's operating threshold."""
+def record(fold: Path, name: str) -> list[Stream]:
+    """One fold's takeover streams through the verifier, with their observation logs."""
+    cache = fold / f"streams_{name}.pkl"
+    if cache.is_file():
+        return pickle.loads(cache.read_bytes())
+    signals, view = SETS[name]
     embedder = Embedder(fold / "model")
-    load = rendered_clip if through_avatar else extract_clip
-    scored, _ = embed_clips(read_manifest(fold / "test.csv"), embedder, None, False, load)
-    model_id = embedder.info.model_id
+    uses_face = signals != "motion"
+    descriptor = FaceDescriptor(fold / "model") if uses_face else None
+    load = rendered_clip if view == "avatar" else extract_clip
+    scored, _ = embed_clips(read_manifest(fold / "test.csv"), embedder, None, False, load,
+                            descriptor)
+    config = VerifierConfig(signals=SIGNAL_SETS[signals], view=view)
     out = []
-    for a, b, c in tqdm(takeover_streams(scored), desc=fold.name, unit="stream"):
-        v = RecordingVerifier(Enrollment(scored[a].embeddings, model_id, 0.0), embedder)
-        sb, sc = scored[b].landmarks, scored[c].landmarks
-        switch = float(sb.times[-1]) + 1.0 / embedder.info.fps
-        for face, t in zip(stream_frames(sb, None), sb.times, strict=True):
-            v.push(face, float(t))
-        for face, t in zip(stream_frames(sc, None), sc.times + switch, strict=True):
-            v.push(face, float(t))
-        times, scores = (np.array(x) for x in zip(*v.scores, strict=True))
-        out.append(Stream(switch, times, scores, v.restarts))
-    return out, embedder.info.threshold
+    for stream in tqdm(takeover_streams(scored), desc=f"{fold.name} {name}", unit="stream"):
+        _, _, switch, verifier = run_takeover(scored, stream, embedder, config,
+                                              descriptor.info if descriptor else None,
+                                              whole=True)
+        out.append(Stream(switch, list(verifier.observations)))
+    cache.write_bytes(pickle.dumps(out))
+    return out
 
 
-def replay(s: Stream, threshold: float, cfg: VerifierConfig) -> tuple[int, float | None]:
-    """False MISMATCH events before the switch, and the delay to MISMATCH after it (None: missed).
+def replay(log, cfg: DecisionConfig, signals: tuple[Signal, ...], switch: float,
+           ) -> tuple[int, float | None, float]:
+    """False MISMATCH before ``switch``, seconds to MISMATCH after it (None: missed), and the
+    share of the genuine part spent VERIFIED."""
+    decision = SequentialDecision(cfg, signals)
+    false, verified, last_t, last_state = 0, 0.0, 0.0, State.WARMING_UP
+    for t, kind, value, _ in log:
+        if t >= switch:
+            if decision.state is State.MISMATCH:
+                return false, 0.0, verified / max(switch, 1e-9)
+            break
+        if last_state is State.VERIFIED:
+            verified += t - last_t
+        last_t = t
+        if decision.apply(kind, value, t) and decision.state is State.MISMATCH:
+            false += 1
+        last_state = decision.state
+    if last_state is State.VERIFIED:
+        verified += switch - last_t
+    share = verified / max(switch, 1e-9)
+    for t, kind, value, _ in log:
+        if t >= switch and decision.apply(kind, value, t) and decision.state is State.MISMATCH:
+            return false, t - switch, share
+    return false, None, share
 
-    Mirrors the verifier: a restart starts a new hysteresis and sends VERIFIED or SUSPECT back
-    to WARMING_UP; MISMATCH stays.
-    """
-    state, false, h, crossed = State.WARMING_UP, 0, None, False
-    for i, (t, raw) in enumerate(zip(s.times, s.scores, strict=True)):
-        if t >= s.switch and not crossed:
-            crossed = True
-            if state is State.MISMATCH:  # carried over from the genuine part
-                return false, 0.0
-        if h is None or i in s.restarts:
-            h = Hysteresis(threshold, cfg)
-            if state in (State.VERIFIED, State.SUSPECT):
-                state = State.WARMING_UP
-        new, _ = h.update(float(raw), state)
-        if new is State.MISMATCH and state is not State.MISMATCH:
-            if t < s.switch:
-                false += 1
-            else:
-                return false, float(t - s.switch)
-        state = new
-    return false, (0.0 if state is State.MISMATCH else None)
+
+def swap_log(s: Stream) -> list:
+    """A face swap of the enrolled user: the genuine part's appearance and liveness, the other
+    person's motion (its motion log shifted back onto the genuine part's clock)."""
+    genuine = [e for e in s.log if e[0] < s.switch and e[1] != Signal.MOTION]
+    motion = [(t - s.switch, k, v, r) for t, k, v, r in s.log
+              if t >= s.switch and k == Signal.MOTION]
+    return sorted(genuine + [e for e in motion if e[0] < s.switch], key=lambda e: e[0])
 
 
-def score(folds: list[tuple[list[Stream], float]], offset: float, cfg: VerifierConfig) -> dict:
-    false, minutes, delays, missed, n = 0, 0.0, [], 0, 0
-    for streams, threshold in folds:
+def score(folds: list[list[Stream]], cfg: DecisionConfig, signals) -> dict:
+    false, minutes, delays, missed, n, shares, swaps = 0, 0.0, [], 0, 0, [], []
+    for streams in folds:
         for s in streams:
-            f, d = replay(s, threshold + offset, cfg)
+            f, d, share = replay(s.log, cfg, signals, s.switch)
             false, minutes, n = false + f, minutes + s.switch / 60.0, n + 1
+            shares.append(share)
             if d is None:
                 missed += 1
             else:
                 delays.append(d)
+            if Signal.APPEARANCE in signals and Signal.MOTION in signals:
+                decision = SequentialDecision(cfg, signals)
+                swaps.append(any(decision.apply(k, v, t) and decision.state is State.VERIFIED
+                                 for t, k, v, _ in swap_log(s)))
     return {"false_mismatch_per_min": false / max(minutes, 1e-9),
             "median_time_to_mismatch_s": float(np.median(delays)) if delays else None,
             "p90_time_to_mismatch_s": float(np.percentile(delays, 90)) if delays else None,
-            "missed": missed / max(n, 1), "streams": n}
+            "missed": missed / max(n, 1), "streams": n,
+            "genuine_verified_share": float(np.mean(shares)),
+            "swap_verified": float(np.mean(swaps)) if swaps else None}
 
 
-def settings():
-    for offset, smooth, after in itertools.product(OFFSETS, SMOOTH, MISMATCH_AFTER):
-        yield offset, VerifierConfig(smooth=smooth, mismatch_after=after)
+def grid(name: str):
+    base = DECISIONS[SIGNAL_SETS[SETS[name][0]]]
+    if name == "fused":
+        axes = {"accept": (1.0, 2.0, 3.0), "reject": (3.0, 4.0, 6.0),
+                "motion_weight": (0.05, 0.1, 0.2),
+                "motion_bounds": ((-2.0, 2.0), (-4.0, 2.0), (-6.0, 2.0)),
+                "appearance_bounds": ((-8.0, 4.0), (-8.0, 6.0)),
+                "motion_floor": (0.0, 0.5, 1.0)}
+    elif name == "appearance":
+        axes = {"accept": (1.0, 2.0, 4.0), "reject": (3.0, 4.0, 6.0),
+                "appearance_bounds": ((-8.0, 2.0), (-8.0, 4.0), (-8.0, 6.0))}
+    else:
+        axes = {"accept": (0.5, 1.0, 2.0), "reject": (2.0, 3.0, 4.0, 6.0),
+                "motion_weight": (0.05, 0.1, 0.2),
+                "motion_bounds": ((-3.0, 3.0), (-4.0, 4.0), (-6.0, 6.0), (-8.0, 8.0))}
+    for values in itertools.product(*axes.values()):
+        yield replace(base, **dict(zip(axes, values, strict=True)))
 
 
-def choose(folds: list[tuple[list[Stream], float]]) -> tuple[float, VerifierConfig, dict]:
-    """The setting with the fewest false MISMATCH that meets the delay and miss bounds."""
-    best = None
-    for offset, cfg in settings():
-        r = score(folds, offset, cfg)
-        ok = (r["median_time_to_mismatch_s"] is not None
-              and r["median_time_to_mismatch_s"] <= TARGET_DELAY_S and r["missed"] <= MAX_MISSED)
-        key = (not ok, r["false_mismatch_per_min"], r["median_time_to_mismatch_s"] or np.inf)
-        if best is None or key < best[0]:
-            best = (key, offset, cfg, r)
-    return best[1], best[2], best[3]
-
-
-def describe(offset: float, cfg: VerifierConfig) -> dict:
-    return {"threshold_offset": offset, "smooth": cfg.smooth, "mismatch_after": cfg.mismatch_after}
+def choose(folds, name: str, signals) -> tuple[DecisionConfig, dict]:
+    """Fewest missed takeovers among the settings that meet the targets (relaxed 1.5x at a
+    time until some do), then the most time VERIFIED for genuine drivers."""
+    delay_target, false_target = TARGETS[name]
+    table = [(cfg, score(folds, cfg, signals)) for cfg in grid(name)]
+    for relax in (1.0, 1.5, 2.25, 3.4, 5.1, 7.6, 11.4, 1e9):
+        ok = [(c, r) for c, r in table if r["median_time_to_mismatch_s"] is not None
+              and r["median_time_to_mismatch_s"] <= delay_target * relax
+              and r["false_mismatch_per_min"] <= false_target * relax]
+        if ok:
+            cfg, r = min(ok, key=lambda cr: (cr[1]["missed"], -cr[1]["genuine_verified_share"],
+                                             cr[1]["false_mismatch_per_min"]))
+            return cfg, {**r, "targets_relaxed_by": relax}
+    raise AssertionError("unreachable")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--results", default="benchmarks/results")
     ap.add_argument("--out", default="benchmarks/results/tuning.json")
+    ap.add_argument("--sets", nargs="*", default=list(SETS))
     args = ap.parse_args()
     fold_dirs = sorted(Path(args.results).glob("fold*"))
     report = {}
-    for variant, through_avatar in (("raw", False), ("avatar", True)):
-        folds = [record(f, through_avatar) for f in fold_dirs]
-        default = VerifierConfig()
-        table = [{**describe(o, c), **score(folds, o, c)} for o, c in settings()]
+    for name in args.sets:
+        signals = SIGNAL_SETS[SETS[name][0]]
+        folds = [record(f, name) for f in fold_dirs]
+        shipped = DECISIONS[signals]
         held_out = []
         for k in range(len(folds)):
-            offset, cfg, _ = choose([f for j, f in enumerate(folds) if j != k])
-            held_out.append({"fold": k, **describe(offset, cfg),
-                             **score([folds[k]], offset, cfg),
-                             "default": score([folds[k]], 0.0, default)})
-        offset, cfg, pooled = choose(folds)
-        report[variant] = {"chosen_on_all_folds": {**describe(offset, cfg), **pooled},
-                           "default_on_all_folds": {**describe(0.0, default),
-                                                    **score(folds, 0.0, default)},
-                           "leave_one_fold_out": held_out, "grid": table}
-        print(variant, json.dumps({k: v for k, v in report[variant].items() if k != "grid"},
-                                  indent=1))
+            cfg, _ = choose([f for j, f in enumerate(folds) if j != k], name, signals)
+            held_out.append({"fold": k, "setting": asdict(cfg),
+                             **score([folds[k]], cfg, signals),
+                             "shipped_setting": score([folds[k]], shipped, signals)})
+        cfg, pooled = choose(folds, name, signals)
+        report[name] = {"chosen_on_all_folds": {"setting": asdict(cfg), **pooled},
+                        "shipped_on_all_folds": {"setting": asdict(shipped),
+                                                 **score(folds, shipped, signals)},
+                        "leave_one_fold_out": held_out}
+        print(name, json.dumps(report[name], indent=1), flush=True)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     return 0
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .landmarks import EXTRACTOR_VERSION, NUM_POINTS, LandmarkExtractor
+from .features import neutral_shape, transplant
+from .landmarks import EXTRACTOR_VERSION, NUM_POINTS, FaceLandmarks, LandmarkExtractor
 from .media import iter_video, require_file
 
 
@@ -34,6 +36,18 @@ class ClipLandmarks:
 
     def __len__(self) -> int:
         return len(self.times)
+
+    def faces(self, target_shape: np.ndarray | None = None) -> Iterator[FaceLandmarks]:
+        """The clip as the live pipeline sees it, frame by frame (None points where no face).
+
+        With ``target_shape`` the motion is first moved onto that neutral face shape, as an
+        avatar that shows one face for everyone would.
+        """
+        points = self.points
+        if target_shape is not None and self.found.any():
+            points = transplant(points, neutral_shape(points[self.found]), target_shape)
+        for pts, n in zip(points, self.num_faces, strict=True):
+            yield FaceLandmarks(pts if n > 0 else None, int(n), self.width, self.height)
 
 
 def cache_dir() -> Path:

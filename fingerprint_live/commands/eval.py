@@ -8,10 +8,13 @@ from pathlib import Path
 
 from ..avatar_render import rendered_clip
 from ..clip_landmarks import extract_clip
+from ..decision import Signal
 from ..embedder import Embedder
+from ..errors import FingerprintError
 from ..evaluation import embed_clips, evaluate_pairs, evaluate_takeover
 from ..features import to_head
 from ..manifest import read_manifest
+from ..verifier import SIGNAL_SETS, VerifierConfig
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -24,6 +27,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument("--manifest", required=True, help="CSV with path,identity,kind columns")
     p.add_argument("--json", required=True, dest="out", help="write the results here")
+    p.add_argument("--signals", choices=list(SIGNAL_SETS), default="motion",
+                   help="what scores a clip: motion (the mean window cosine; the default, the "
+                   "protocol's original meaning), appearance (the face descriptor's distance) "
+                   "or fused (both, as calibrated log-likelihood ratios)")
     p.add_argument("--takeover", action="store_true",
                    help="also stream a genuine clip followed by another person's clip and "
                    "measure time to MISMATCH and false MISMATCH per minute")
@@ -47,16 +54,29 @@ def avatar_shape():
 
 
 def run(args: argparse.Namespace) -> int:
+    uses_face = Signal.APPEARANCE in SIGNAL_SETS[args.signals]
+    if uses_face and (args.same_face or args.through_avatar):
+        raise FingerprintError("--signals appearance and fused check the driver's own face: "
+                               "they cannot be combined with --same-face or --through-avatar.")
     embedder = Embedder(args.model, threads=2)
+    descriptor = None
+    if uses_face:
+        from ..face_descriptor import FaceDescriptor
+
+        descriptor = FaceDescriptor(args.model)
     clips = read_manifest(args.manifest)
     target = avatar_shape() if args.same_face else None
     load = rendered_clip if args.through_avatar else extract_clip
-    scored, skipped = embed_clips(clips, embedder, target, not args.quiet, load)
-    result = evaluate_pairs(scored, embedder.info.model_id)
+    scored, skipped = embed_clips(clips, embedder, target, not args.quiet, load, descriptor)
+    appearance = descriptor.info if descriptor else None
+    result = evaluate_pairs(scored, args.signals, embedder, appearance)
     result.update(model=embedder.info.model_id[:16], clips=len(scored), skipped=skipped,
-                  same_face=args.same_face, through_avatar=args.through_avatar)
+                  signals=args.signals, same_face=args.same_face,
+                  through_avatar=args.through_avatar)
     if args.takeover:
-        result["takeover"] = evaluate_takeover(scored, embedder, target,
+        config = VerifierConfig(signals=SIGNAL_SETS[args.signals],
+                                view="avatar" if args.through_avatar else "camera")
+        result["takeover"] = evaluate_takeover(scored, embedder, target, config, appearance,
                                                progress=not args.quiet)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: result[k] for k in ("auc", "eer", "tpr_at_fpr_1pct", "n_genuine",

@@ -22,8 +22,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="output folder (default: %(default)s)")
     p.add_argument("--steps", type=int, default=1500, help="training steps (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
-    p.add_argument("--threshold", type=float, default=None,
-                   help="operating score threshold to record in embedder.json")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 
@@ -50,8 +48,6 @@ def run(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "final_loss": float(sum(losses[-50:]) / len(losses[-50:])),
     }
-    if args.threshold is not None:
-        info["threshold"] = args.threshold
     path = training.export(model, args.out, info)
     training.fit_center(args.out, prepared, progress=not args.quiet)
     print(json.dumps({"model": str(path), "clips": len(prepared), "identities": len(counts),

@@ -1,0 +1,1 @@
+"""Offline work, apart from what runs in a call: fitting, training, evaluation."""
