@@ -1,4 +1,4 @@
-"""Fixtures shared by the live tests: one embedder and one M030 enrollment for the session."""
+"""Fixtures shared by the tests: the models and one M030 enrollment for the session."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from live_helpers import enroll_m030
 
 from fingerprint_live.embedder import Embedder
 from fingerprint_live.enrollment import Enrollment
+from fingerprint_live.face_descriptor import DescriptorInfo, FaceDescriptor
 
 
 @pytest.fixture(scope="session")
@@ -15,5 +16,17 @@ def embedder() -> Embedder:
 
 
 @pytest.fixture(scope="session")
-def enrollment(embedder: Embedder) -> Enrollment:
-    return enroll_m030(embedder)
+def descriptor() -> FaceDescriptor:
+    """dlib's face descriptor, in this process (tests may hold the GIL)."""
+    return FaceDescriptor()
+
+
+@pytest.fixture(scope="session")
+def faces(descriptor: FaceDescriptor) -> DescriptorInfo:
+    return descriptor.info
+
+
+@pytest.fixture(scope="session")
+def enrollment(embedder: Embedder, descriptor: FaceDescriptor) -> Enrollment:
+    """M030's motion and face, from four recordings."""
+    return enroll_m030(embedder, descriptor)

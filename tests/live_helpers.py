@@ -16,6 +16,7 @@ from shared_data import clip
 from fingerprint_live.embedder import Embedder
 from fingerprint_live.enroll import build_enrollment
 from fingerprint_live.enrollment import Enrollment
+from fingerprint_live.face_descriptor import FaceDescriptor
 
 MEAD = "dreamtalk/data/style_clip/video/{}_front_{}.mp4"
 ENROLL = [MEAD.format("M030", e) for e in
@@ -25,6 +26,10 @@ GENUINE = MEAD.format("M030", "happy_level3_001")  # another recording of M030
 #: same way, is not reliably told apart from M030 by the shipped model (half of W009's clips
 #: stay VERIFIED), so the test impostor is a clearly different person.
 IMPOSTOR = "liveportrait/driving/d12.mp4"
+#: Another face for the camera side, where appearance counts: MEAD W009, a woman. (d12 is a
+#: poor appearance impostor: dlib's descriptor puts him 0.45-0.5 from M030, about as close as
+#: two recordings of one person; see BENCHMARKS.md.)
+OTHER_FACE = MEAD.format("W009", "happy_level3_001")
 #: A call that starts with the impostor must be MISMATCH, and their frames blocked, within this
 #: many seconds of frame 0: the first full window (2 s), ten bad scores in a row 0.2 s apart
 #: (1.8 s, VerifierConfig.mismatch_after), and slack for the frame path.
@@ -34,8 +39,8 @@ SLATE = np.array([28, 28, 36])
 AMBER = np.array([235, 170, 20])
 
 
-def enroll_m030(embedder: Embedder) -> Enrollment:
-    return build_enrollment([clip(p) for p in ENROLL], embedder, min_seconds=8)
+def enroll_m030(embedder: Embedder, descriptor: FaceDescriptor | None = None) -> Enrollment:
+    return build_enrollment([clip(p) for p in ENROLL], embedder, descriptor, min_seconds=8)
 
 
 def clips(relatives: list[str]) -> list[Path]:

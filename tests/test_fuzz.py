@@ -1,4 +1,4 @@
-"""Fuzzing, bounded in time: the enrollment file reader and serve's signaling endpoint.
+"""Fuzzing, bounded in time: the enrollment file reader (v2) and serve's signaling endpoint.
 
 The reader may only answer a clear ``EnrollmentError`` (never another exception) and must refuse
 every modified file whose digest was not rewritten. The offer endpoint must answer any body with
@@ -81,15 +81,25 @@ JSON = st.recursive(
     max_leaves=12)
 
 
+VECTORS = st.fixed_dictionaries({}, optional={
+    "model_id": JSON, "shape": JSON | st.just([2, 128]) | st.just([1, 2]),
+    "vectors": JSON | st.just("AACAfwAAgH8=") | st.just(""),
+    "extra": JSON})
+
+
 @FUZZ
 @given(changes=st.dictionaries(
-    st.sampled_from(["version", "model_id", "seconds", "sources", "shape", "embeddings",
-                     "created", "extra"]), JSON | st.just("AACAfwAAgH8="), max_size=4),
-       drop=st.sets(st.sampled_from(["version", "model_id", "seconds", "shape", "embeddings"])))
+    st.sampled_from(["version", "seconds", "sources", "created", "motion", "appearance",
+                     "extra"]), JSON | VECTORS, max_size=4),
+       inner=st.dictionaries(st.sampled_from(["motion", "appearance"]), VECTORS, max_size=2),
+       drop=st.sets(st.sampled_from(["version", "seconds", "motion", "appearance"])))
 def test_any_signed_content_is_refused_clearly_or_usable(tmp_path, valid: bytes, changes,
-                                                         drop) -> None:
-    """Content behind a rewritten digest: a clear refusal, or embeddings that score finitely."""
+                                                         inner, drop) -> None:
+    """Content behind a rewritten digest: a clear refusal, or vectors that score finitely."""
     doc = json.loads(valid.split(b"\n")[1])
+    for part, edits in inner.items():
+        if isinstance(doc.get(part), dict):
+            doc[part] = {**doc[part], **edits}
     doc.update(changes)
     for key in drop:
         doc.pop(key)
@@ -97,15 +107,21 @@ def test_any_signed_content_is_refused_clearly_or_usable(tmp_path, valid: bytes,
         loaded = _load(tmp_path, _signed(json.dumps(doc).encode()))
     except EnrollmentError:
         return
-    emb = loaded.embeddings
-    assert emb.ndim == 2 and np.isfinite(emb).all()
-    assert np.isfinite(loaded.score_samples(emb)).all()
+    motion = loaded.motion.vectors
+    assert motion.ndim == 2 and np.isfinite(motion).all()
+    assert np.isfinite(loaded.motion_scores(motion)).all()
+    if loaded.appearance is not None:
+        faces = loaded.appearance.vectors
+        assert faces.ndim == 2 and np.isfinite(loaded.appearance_distances(faces)).all()
 
 
 @FUZZ
 @given(body=st.one_of(st.binary(max_size=2000), st.sampled_from([
-    b"[" * 100_000, b'{"version": 1e999}', b'{"version": Infinity}', b'"text"', b"[1, 2]",
-    b"{}", b'{"version": 1, "embeddings": "", "shape": [0, 64], "model_id": "m", "seconds": 1}',
+    b"[" * 100_000, b'{"version": 2e999}', b'{"version": Infinity}', b'"text"', b"[1, 2]",
+    b"{}", b'{"version": 2, "motion": {"vectors": "", "shape": [0, 64], "model_id": "m"}, '
+    b'"appearance": null, "seconds": 1}',
+    b'{"version": 2, "motion": [], "appearance": {}, "seconds": 1}',
+    b'{"version": 1, "embeddings": "", "shape": [0, 64], "model_id": "m", "seconds": 1}',
 ])))
 def test_hostile_json_bodies_are_refused(tmp_path, body: bytes) -> None:
     assume(b"\n" not in body)

@@ -35,7 +35,7 @@ from fingerprint_live.embedder import Embedder
 from fingerprint_live.enrollment import Enrollment
 from fingerprint_live.errors import MediaError
 from fingerprint_live.guard import Action
-from fingerprint_live.landmarks import FaceLandmarks, LandmarkExtractor
+from fingerprint_live.landmarks import LandmarkExtractor
 from fingerprint_live.media import iter_video
 from fingerprint_live.pipeline import LiveFrame, Pipeline
 from fingerprint_live.serve import ServeConfig
@@ -239,8 +239,7 @@ def _pushed(verifier: StreamingVerifier, stream) -> list[State]:
 
 def _landmarks(relative: str, offset: float = 0.0):
     marks = extract_clip(clip(relative))
-    return [(FaceLandmarks(p if n else None, int(n), marks.width, marks.height), float(t) + offset)
-            for p, n, t in zip(marks.points, marks.num_faces, marks.times, strict=True)]
+    return [(face, float(t) + offset) for face, t in zip(marks.faces(), marks.times, strict=True)]
 
 
 def test_late_and_repeated_frames_are_dropped_without_effect(enrollment, embedder) -> None:
@@ -254,8 +253,9 @@ def test_late_and_repeated_frames_are_dropped_without_effect(enrollment, embedde
             late = messy.push(*stream[i - 5])
             assert late.event is None and late.state is messy.state
             messy.push(face, t)
-    assert list(messy.scores) == list(clean.scores) and messy.state is clean.state
-    assert clean.scores, "the clip must give scores for this to mean anything"
+    assert list(messy.observations) == list(clean.observations)
+    assert messy.state is clean.state
+    assert clean.observations, "the clip must give scores for this to mean anything"
 
 
 def test_dropped_frames_still_verify_and_still_catch_an_impostor(enrollment, embedder) -> None:

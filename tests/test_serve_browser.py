@@ -232,23 +232,28 @@ def test_concurrent_sessions_are_isolated() -> None:
     assert any(m["type"] == "status" for m in msgs_b)
 
 
-def test_the_recorder_enrolls_from_face_frames_only() -> None:
+def test_the_recorder_enrolls_from_face_frames_only(embedder, descriptor) -> None:
     from fingerprint_live.clip_landmarks import extract_clip
-    from fingerprint_live.embedder import Embedder
+    from fingerprint_live.face_descriptor import face_crop
     from fingerprint_live.landmarks import FaceLandmarks
+    from fingerprint_live.media import iter_video
     from fingerprint_live.serve.enrollment_recorder import EnrollmentRecorder
 
     done = threading.Event()
     results = []
-    recorder = EnrollmentRecorder(3.0, Embedder(), lambda e, err: (results.append((e, err)),
-                                                                    done.set()))
+    recorder = EnrollmentRecorder(3.0, embedder, descriptor.info,
+                                  lambda e, err: (results.append((e, err)), done.set()))
     nobody = FaceLandmarks(None, 0, 256, 256)
     for i in range(500):  # 20 s without a face: nothing is kept
         recorder.add(nobody, i / 25)
     assert recorder.progress == 0 and not recorder._times
     landmarks = extract_clip(clip(GENUINE))
-    for points, n, t in zip(landmarks.points, landmarks.num_faces, landmarks.times, strict=True):
-        recorder.add(FaceLandmarks(points if n else None, int(n), 256, 256), 20 + float(t))
+    frames = iter_video(clip(GENUINE))
+    for face, t, frame in zip(landmarks.faces(), landmarks.times, frames, strict=True):
+        recorder.add(face, 20 + float(t))
+        if face.found and round(t * 25) % 25 == 0:  # the pipeline describes a face a second
+            recorder.add_descriptor(descriptor.describe(face_crop(frame.image, face)), t)
     assert done.wait(30) and recorder.finished
     enrollment, error = results[0]
-    assert error is None and len(enrollment.embeddings) > 0 and enrollment.seconds >= 2
+    assert error is None and len(enrollment.motion.vectors) > 0 and enrollment.seconds >= 2
+    assert len(enrollment.appearance.vectors) >= 3
