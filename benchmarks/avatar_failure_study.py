@@ -30,8 +30,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from avatar.default_avatar import DefaultAvatar
-from avatar.portrait import load_portrait
+from fingerprint_live.avatar.default_avatar import DefaultAvatar
+from fingerprint_live.avatar.portrait import load_portrait
 from fingerprint_live.avatar_render import RENDER_SIZE, rendered_clip
 from fingerprint_live.clip_landmarks import ClipLandmarks, extract_clip
 from fingerprint_live.features import head_angles, head_frame

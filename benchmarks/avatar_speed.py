@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from avatar.default_avatar import DefaultAvatar
-from avatar.portrait import load_portrait
+from fingerprint_live.avatar.default_avatar import DefaultAvatar
+from fingerprint_live.avatar.portrait import load_portrait
 from fingerprint_live.clip_landmarks import extract_clip
 from fingerprint_live.landmarks import FaceLandmarks
 

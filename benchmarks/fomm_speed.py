@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from avatar.fomm.checkpoint import build_modules
-from avatar.fomm.config import load_config
-from avatar.fomm.export import export_onnx
-from avatar.fomm.runtime import OnnxRunner, Runner, TorchRunner
+from fingerprint_live.avatar.fomm.checkpoint import build_modules
+from fingerprint_live.avatar.fomm.config import load_config
+from fingerprint_live.avatar.fomm.export import export_onnx
+from fingerprint_live.avatar.fomm.runtime import OnnxRunner, Runner, TorchRunner
 
 SIZE = 256
 

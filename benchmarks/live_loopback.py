@@ -40,8 +40,8 @@ from pathlib import Path
 import numpy as np
 from aiortc import RTCPeerConnection
 
-from avatar.default_avatar import DefaultAvatar
-from avatar.portrait import load_portrait
+from fingerprint_live.avatar.default_avatar import DefaultAvatar
+from fingerprint_live.avatar.portrait import load_portrait
 from fingerprint_live.embedder import Embedder
 from fingerprint_live.enroll import build_enrollment
 from fingerprint_live.pipeline import Pipeline

@@ -12,8 +12,8 @@ import asyncio
 import aiohttp
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
-from avatar.default_avatar import DefaultAvatar
-from avatar.portrait import load_portrait
+from fingerprint_live.avatar.default_avatar import DefaultAvatar
+from fingerprint_live.avatar.portrait import load_portrait
 from fingerprint_live.embedder import Embedder
 from fingerprint_live.enrollment import Enrollment
 from fingerprint_live.pipeline import Pipeline

@@ -21,8 +21,8 @@ RENDER_SIZE = 256
 
 def rendered_clip(path: str | Path) -> ClipLandmarks:
     """Landmarks of ``path`` as rendered through the default avatar (astronaut portrait)."""
-    from avatar.default_avatar import DefaultAvatar
-    from avatar.portrait import load_portrait
+    from fingerprint_live.avatar.default_avatar import DefaultAvatar
+    from fingerprint_live.avatar.portrait import load_portrait
 
     def frames(extractor: LandmarkExtractor):
         engine = DefaultAvatar(load_portrait(), RENDER_SIZE)

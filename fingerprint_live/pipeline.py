@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from avatar.base import AvatarEngine
+from fingerprint_live.avatar.base import AvatarEngine
 
 from .appearance import CheckSchedule, DescriptorProcess
 from .decision import Signal

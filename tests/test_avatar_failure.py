@@ -16,9 +16,9 @@ from live_helpers import is_slate
 from shared_data import clip
 from sklearn.neighbors import LocalOutlierFactor
 
-from avatar.base import AvatarFrame
-from avatar.default_avatar import DefaultAvatar
-from avatar.portrait import load_portrait
+from fingerprint_live.avatar.base import AvatarFrame
+from fingerprint_live.avatar.default_avatar import DefaultAvatar
+from fingerprint_live.avatar.portrait import load_portrait
 from fingerprint_live.clip_landmarks import extract_clip
 from fingerprint_live.errors import ModelError
 from fingerprint_live.glitch import FailureWindow, GlitchDetector, shape_features

@@ -20,9 +20,9 @@ import pytest
 from live_helpers import GENUINE, MEAD, OTHER_FACE, is_slate
 from shared_data import clip
 
-from avatar.default_avatar import DefaultAvatar
-from avatar.portrait import load_portrait
 from fingerprint_live.appearance import CheckSchedule
+from fingerprint_live.avatar.default_avatar import DefaultAvatar
+from fingerprint_live.avatar.portrait import load_portrait
 from fingerprint_live.clip_descriptors import describe_on_demand
 from fingerprint_live.clip_landmarks import extract_clip
 from fingerprint_live.clip_stream import play

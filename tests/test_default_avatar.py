@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from shared_data import clip
 
-from avatar.default_avatar import DefaultAvatar
-from avatar.portrait import find_face, load_portrait
+from fingerprint_live.avatar.default_avatar import DefaultAvatar
+from fingerprint_live.avatar.portrait import find_face, load_portrait
 from fingerprint_live.cli import main
 from fingerprint_live.errors import MediaError, NoFaceError
 from fingerprint_live.landmarks import LandmarkExtractor

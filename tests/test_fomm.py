@@ -12,14 +12,18 @@ import numpy as np
 import pytest
 import torch
 
-from avatar.fomm import FommAvatar
-from avatar.fomm.blocks import AntiAliasInterpolation2d, inverse2x2, make_coordinate_grid
-from avatar.fomm.checkpoint import build_modules, load_checkpoint
-from avatar.fomm.config import VOX_CPK_BYTES, load_config, onnx_paths
-from avatar.fomm.engine import movement_scale
-from avatar.fomm.keypoint_detector import Keypoints
-from avatar.fomm.motion import relative_keypoints
-from avatar.fomm.runtime import OnnxRunner, TorchRunner
+from fingerprint_live.avatar.fomm import FommAvatar
+from fingerprint_live.avatar.fomm.blocks import (
+    AntiAliasInterpolation2d,
+    inverse2x2,
+    make_coordinate_grid,
+)
+from fingerprint_live.avatar.fomm.checkpoint import build_modules, load_checkpoint
+from fingerprint_live.avatar.fomm.config import VOX_CPK_BYTES, load_config, onnx_paths
+from fingerprint_live.avatar.fomm.engine import movement_scale
+from fingerprint_live.avatar.fomm.keypoint_detector import Keypoints
+from fingerprint_live.avatar.fomm.motion import relative_keypoints
+from fingerprint_live.avatar.fomm.runtime import OnnxRunner, TorchRunner
 from fingerprint_live.errors import ModelError, NoFaceError
 from fingerprint_live.landmarks import FaceLandmarks
 

@@ -27,8 +27,8 @@ from shared_data import clip
 from test_serve_browser import _form, _post, serving
 from test_virtual_camera import RecordingBackend
 
-from avatar.default_avatar import DefaultAvatar
-from avatar.portrait import load_portrait
+from fingerprint_live.avatar.default_avatar import DefaultAvatar
+from fingerprint_live.avatar.portrait import load_portrait
 from fingerprint_live.cli import main
 from fingerprint_live.clip_landmarks import extract_clip
 from fingerprint_live.embedder import Embedder

@@ -10,8 +10,8 @@ import pytest
 from live_helpers import GENUINE, IMPOSTOR, has_mark, is_slate
 from shared_data import clip
 
-from avatar.default_avatar import DefaultAvatar
-from avatar.portrait import load_portrait
+from fingerprint_live.avatar.default_avatar import DefaultAvatar
+from fingerprint_live.avatar.portrait import load_portrait
 from fingerprint_live.embedder import Embedder
 from fingerprint_live.guard import Action, Decision, GuardConfig, Policy, decide, draw
 from fingerprint_live.media import iter_video

@@ -23,7 +23,7 @@ from live_helpers import GENUINE, IMPOSTOR
 from PIL import Image
 from shared_data import clip
 
-from avatar.portrait import DEFAULT_PORTRAIT
+from fingerprint_live.avatar.portrait import DEFAULT_PORTRAIT
 from fingerprint_live.serve import ServeConfig, make_app
 from fingerprint_live.webrtc.file_track import letterbox
 
@@ -178,8 +178,8 @@ def test_concurrent_sessions_are_isolated() -> None:
     """Two calls at once, each with its own avatar image; each gets only its own avatar back."""
     from aiortc import RTCPeerConnection, RTCSessionDescription
 
-    from avatar.default_avatar import DefaultAvatar
-    from avatar.portrait import load_portrait
+    from fingerprint_live.avatar.default_avatar import DefaultAvatar
+    from fingerprint_live.avatar.portrait import load_portrait
     from fingerprint_live.landmarks import FaceLandmarks
     from fingerprint_live.webrtc import VideoFileTrack, rtc_configuration
 

@@ -78,8 +78,8 @@ def test_cam_refuses_to_run_unchecked_unless_asked(capsys) -> None:
 
 
 def test_keys_recalibrate_and_quit() -> None:
-    from avatar.default_avatar import DefaultAvatar
-    from avatar.portrait import load_portrait
+    from fingerprint_live.avatar.default_avatar import DefaultAvatar
+    from fingerprint_live.avatar.portrait import load_portrait
     from fingerprint_live.guard import GuardConfig
     from fingerprint_live.pipeline import Pipeline
     from fingerprint_live.virtual_camera import file_frames, run_camera

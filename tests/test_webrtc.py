@@ -23,8 +23,8 @@ from live_helpers import (
     is_slate,
 )
 
-from avatar.default_avatar import DefaultAvatar
-from avatar.portrait import load_portrait
+from fingerprint_live.avatar.default_avatar import DefaultAvatar
+from fingerprint_live.avatar.portrait import load_portrait
 from fingerprint_live.embedder import Embedder
 from fingerprint_live.enrollment import Enrollment
 from fingerprint_live.guard import GuardConfig

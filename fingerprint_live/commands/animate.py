@@ -18,8 +18,8 @@ import av
 import numpy as np
 from tqdm import tqdm
 
-from avatar.base import AvatarEngine
-from avatar.portrait import find_face, load_portrait
+from fingerprint_live.avatar.base import AvatarEngine
+from fingerprint_live.avatar.portrait import find_face, load_portrait
 
 from ..errors import FingerprintError, MediaError
 from ..landmarks import LandmarkExtractor
@@ -75,13 +75,13 @@ def run(args: argparse.Namespace) -> int:
 def _engine(args: argparse.Namespace, portrait: np.ndarray) -> AvatarEngine:
     """The chosen engine; FOMM is imported only when asked for (it needs its runtime)."""
     if args.engine == "default":
-        from avatar.default_avatar import DefaultAvatar
+        from fingerprint_live.avatar.default_avatar import DefaultAvatar
 
         return DefaultAvatar(portrait, size=args.size)
     if args.checkpoint is None:
         raise FingerprintError("--engine fomm needs --checkpoint PATH (vox-cpk.pth.tar).")
     try:
-        from avatar.fomm.engine import FommAvatar
+        from fingerprint_live.avatar.fomm.engine import FommAvatar
 
         return FommAvatar(portrait, checkpoint=args.checkpoint, backend="onnx",
                           portrait_face=find_face(portrait))

@@ -43,8 +43,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from avatar.default_avatar import DefaultAvatar
-    from avatar.portrait import load_portrait
+    from fingerprint_live.avatar.default_avatar import DefaultAvatar
+    from fingerprint_live.avatar.portrait import load_portrait
 
     from ..embedder import Embedder
     from ..enrollment import Enrollment

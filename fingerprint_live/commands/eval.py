@@ -48,7 +48,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def avatar_shape():
     """The default portrait's face shape in head coordinates."""
-    from avatar.portrait import find_face, load_portrait
+    from fingerprint_live.avatar.portrait import find_face, load_portrait
 
     return to_head(find_face(load_portrait()).points[None])[0]
 

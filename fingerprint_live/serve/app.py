@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from aiohttp import web
 
-from avatar.portrait import load_portrait
+from fingerprint_live.avatar.portrait import load_portrait
 
 from ..embedder import Embedder
 from ..errors import FingerprintError

@@ -13,7 +13,7 @@ import secrets
 import numpy as np
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 
-from avatar.default_avatar import DefaultAvatar
+from fingerprint_live.avatar.default_avatar import DefaultAvatar
 
 from ..embedder import Embedder
 from ..enrollment import Enrollment

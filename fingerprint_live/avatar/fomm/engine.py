@@ -12,9 +12,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from fingerprint_live.errors import ModelError, NoFaceError
-from fingerprint_live.landmarks import FaceLandmarks
-
+from ...errors import ModelError, NoFaceError
+from ...landmarks import FaceLandmarks
 from ..base import AvatarFrame
 from ..crop import FaceCropper
 from .config import DEFAULT_CHECKPOINT, VOX_CPK_BYTES, load_config, onnx_paths

@@ -11,7 +11,7 @@ from typing import Protocol
 
 import numpy as np
 
-from fingerprint_live.landmarks import FaceLandmarks
+from ..landmarks import FaceLandmarks
 
 
 @dataclass(frozen=True)

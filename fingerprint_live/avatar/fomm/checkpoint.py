@@ -12,8 +12,7 @@ from typing import Any
 
 import torch
 
-from fingerprint_live.errors import ModelError
-
+from ...errors import ModelError
 from .config import load_config
 from .generator import OcclusionAwareGenerator
 from .keypoint_detector import KPDetector
@@ -42,7 +41,8 @@ def load_checkpoint(path: str | Path, config: dict[str, Any] | None = None,
     """
     path = Path(path)
     if not path.is_file():
-        raise ModelError(f"FOMM checkpoint not found: {path} (see avatar/fomm/README.md)")
+        raise ModelError(f"FOMM checkpoint not found: {path} (download vox-cpk.pth.tar: see "
+                         "fingerprint_live/avatar/fomm/README.md)")
     size = path.stat().st_size
     if expected_size is not None and size != expected_size:
         raise ModelError(f"{path} has {size:,} bytes, expected {expected_size:,}: the download "

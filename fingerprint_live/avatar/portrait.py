@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from fingerprint_live.errors import NoFaceError
-from fingerprint_live.landmarks import FaceLandmarks, LandmarkExtractor
-from fingerprint_live.media import read_image
+from ..errors import NoFaceError
+from ..landmarks import FaceLandmarks, LandmarkExtractor
+from ..media import read_image
 
 #: Public-domain photo of astronaut Eileen Collins (NASA); see assets/README.md.
 DEFAULT_PORTRAIT = Path(__file__).parent / "assets" / "astronaut.png"

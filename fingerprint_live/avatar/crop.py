@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from fingerprint_live.landmarks import FaceLandmarks
+from ..landmarks import FaceLandmarks
 
 Box = tuple[float, float, float]  # x0, y0, side in frame pixels
 

@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 CONFIG_PATH = Path(__file__).with_name("vox-256.yaml")
-#: Where the engine looks for the checkpoint when none is given (see avatar/fomm/README.md).
+#: Where the engine looks for the checkpoint when none is given (see the README beside this).
 DEFAULT_CHECKPOINT = Path.home() / ".cache" / "fingerprint-live" / "vox-cpk.pth.tar"
 #: Size in bytes of the published vox-cpk.pth.tar; any other size is a different or broken file.
 VOX_CPK_BYTES = 728_766_691

@@ -14,9 +14,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from fingerprint_live.errors import NoFaceError
-from fingerprint_live.landmarks import FaceLandmarks
-
+from ..errors import NoFaceError
+from ..landmarks import FaceLandmarks
 from .base import AvatarFrame
 from .crop import FaceCropper, crop_points
 from .portrait import find_face
