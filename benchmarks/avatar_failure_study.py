@@ -2,10 +2,10 @@
 
 1. ``lrnet/demo/input/ff_real.mp4`` and its face swap ``ff_fake.mp4``: the per-clip anomaly rate.
 2. LivePortrait's expressive driving clips drive the default avatar (astronaut portrait, 256 px,
-   as ``fingerprint_live.avatar_render`` renders them); the anomaly rate of the avatar output per
-   clip, and per bin of the driver's head pose (|yaw|, |pitch|, |roll|). They turn the head less
-   than their note says (25 deg yaw at most), so the real clips of the manifest that turn the
-   most (``STRONG_TURNS``, up to 68 deg) are rendered and binned the same way.
+   as ``fingerprint_live.offline.avatar_render`` renders them); the anomaly rate of the avatar
+   output per clip, and per bin of the driver's head pose (|yaw|, |pitch|, |roll|). They turn
+   the head less than their note says (25 deg yaw at most), so the real clips of the manifest
+   that turn the most (``STRONG_TURNS``, up to 68 deg) are rendered and binned the same way.
 3. The clips above turn the head less than the avatar can follow, so the break is found by a
    sweep: the default avatar only sees the driver's landmarks, so rotating a frontal driver's
    3-D landmarks about the head centre (sign alternating frame by frame) is what a driver who
@@ -32,12 +32,12 @@ import numpy as np
 
 from fingerprint_live.avatar.default_avatar import DefaultAvatar
 from fingerprint_live.avatar.portrait import load_portrait
-from fingerprint_live.avatar_render import RENDER_SIZE, rendered_clip
-from fingerprint_live.clip_landmarks import ClipLandmarks, extract_clip
 from fingerprint_live.features import head_angles, head_frame
 from fingerprint_live.glitch import FailureWindow, GlitchDetector
 from fingerprint_live.landmarks import FaceLandmarks, LandmarkExtractor
 from fingerprint_live.media import iter_video
+from fingerprint_live.offline.avatar_render import RENDER_SIZE, rendered_clip
+from fingerprint_live.offline.clip_landmarks import ClipLandmarks, extract_clip
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 PAIR = ("lrnet/demo/input/ff_real.mp4", "lrnet/demo/input/ff_fake.mp4")

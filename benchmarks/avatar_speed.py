@@ -17,8 +17,8 @@ import numpy as np
 
 from fingerprint_live.avatar.default_avatar import DefaultAvatar
 from fingerprint_live.avatar.portrait import load_portrait
-from fingerprint_live.clip_landmarks import extract_clip
 from fingerprint_live.landmarks import FaceLandmarks
+from fingerprint_live.offline.clip_landmarks import extract_clip
 
 DATA = Path(__file__).parents[2] / "shared" / "data"
 CLIP = DATA / "liveportrait/driving/d12.mp4"  # talking, smiling, strong head turns

@@ -26,16 +26,16 @@ from pathlib import Path
 
 import numpy as np
 
-from fingerprint_live.avatar_render import rendered_clip
 from fingerprint_live.cli import main as cli
-from fingerprint_live.clip_landmarks import extract_clip
 from fingerprint_live.decision import Signal
 from fingerprint_live.embedder import Embedder
-from fingerprint_live.evaluation import comparison_scores, embed_clips
 from fingerprint_live.face_descriptor import MODEL_FILE, FaceDescriptor
-from fingerprint_live.manifest import Clip, read_manifest, write_manifest
 from fingerprint_live.model_files import model_dir
+from fingerprint_live.offline.avatar_render import rendered_clip
 from fingerprint_live.offline.calibrate import fit_calibration
+from fingerprint_live.offline.clip_landmarks import extract_clip
+from fingerprint_live.offline.evaluation import comparison_scores, embed_clips
+from fingerprint_live.offline.manifest import Clip, read_manifest, write_manifest
 
 #: ``fingerprint-live eval`` runs per fold: name -> extra arguments.
 VARIANTS = {

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from fingerprint_live.clip_landmarks import extract_clip
 from fingerprint_live.glitch import GlitchDetector, shape_features
 from fingerprint_live.landmarks import LandmarkExtractor
 from fingerprint_live.lof import NoveltyLOF
-from fingerprint_live.manifest import Clip, read_manifest
 from fingerprint_live.media import read_image
+from fingerprint_live.offline.clip_landmarks import extract_clip
+from fingerprint_live.offline.manifest import Clip, read_manifest
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 #: Identities whose clips are the experiment's subjects (benchmarks/avatar_failure_study.py).

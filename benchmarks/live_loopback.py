@@ -44,6 +44,7 @@ from fingerprint_live.avatar.default_avatar import DefaultAvatar
 from fingerprint_live.avatar.portrait import load_portrait
 from fingerprint_live.embedder import Embedder
 from fingerprint_live.enroll import build_enrollment
+from fingerprint_live.face_descriptor import FaceDescriptor
 from fingerprint_live.pipeline import Pipeline
 from fingerprint_live.verifier import State, StreamingVerifier
 from fingerprint_live.webrtc import (
@@ -112,7 +113,8 @@ class Echo(TimedAvatar):
 
 async def run(seconds: float, echo: bool, speed: float, clips: list[Path]) -> dict:
     embedder = Embedder()
-    enrollment = build_enrollment(ENROLL, embedder, min_seconds=8)
+    descriptor = FaceDescriptor()
+    enrollment = build_enrollment(ENROLL, embedder, descriptor, min_seconds=8)
     camera = TimedCamera(clips, size=(640, 480), loops=0, speed=speed)
     browser = RTCPeerConnection(rtc_configuration())
     server = RTCPeerConnection(rtc_configuration())
@@ -122,7 +124,8 @@ async def run(seconds: float, echo: bool, speed: float, clips: list[Path]) -> di
         if event.state is State.MISMATCH and event.previous is not State.MISMATCH:
             mismatches.append(event.time)
 
-    pipeline = Pipeline(DefaultAvatar(load_portrait()), StreamingVerifier(enrollment, embedder),
+    pipeline = Pipeline(DefaultAvatar(load_portrait()),
+                        StreamingVerifier(enrollment, embedder, appearance=descriptor.info),
                         on_event=count)
     tracks: list[TimedAvatar] = []
     arrivals: list[tuple[float, int]] = []  # (decoded at, pts as the first peer sees it)
@@ -161,6 +164,7 @@ async def run(seconds: float, echo: bool, speed: float, clips: list[Path]) -> di
                  for (at, pts), keep in zip(arrivals, window, strict=True)
                  if keep and (pts + first) in camera.sent]
     added = [lat * 1000 for lat in tracks[0].latencies[int(WARMUP * 25 * speed):]] or [np.nan]
+    checks = [t * 1000 for t in pipeline.descriptor_process.seconds]
     settled = np.array([(s, m) for s, m in memory if s >= 60] or memory[-1:])
     slope = np.polyfit(settled[:, 0], settled[:, 1], 1)[0] * 600 if len(settled) > 2 else None
     return {
@@ -184,6 +188,9 @@ async def run(seconds: float, echo: bool, speed: float, clips: list[Path]) -> di
         "avatar_frames": len(arrivals),
         "server_dropped": tracks[0].dropped,
         "final_state": state,
+        "face_checks": pipeline.descriptor_process.answered,
+        "face_check_ms": {"p50": round(float(np.median(checks)), 1),
+                          "p95": round(float(np.percentile(checks, 95)), 1)} if checks else None,
         "rss_mb": [(round(s), round(m, 1)) for s, m in memory],
         "rss_growth_mb_after_60s": round(float(settled[-1, 1] - settled[0, 1]), 1),
         "rss_trend_mb_per_10min": None if slope is None else round(float(slope), 1),

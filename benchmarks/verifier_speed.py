@@ -16,12 +16,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fingerprint_live.clip_landmarks import extract_clip
 from fingerprint_live.embedder import Embedder
-from fingerprint_live.enroll import clip_embeddings
-from fingerprint_live.enrollment import Enrollment
-from fingerprint_live.landmarks import FaceLandmarks, LandmarkExtractor
+from fingerprint_live.enrollment import Enrollment, Vectors
+from fingerprint_live.landmarks import LandmarkExtractor
 from fingerprint_live.media import iter_video
+from fingerprint_live.offline.clip_landmarks import extract_clip
 from fingerprint_live.verifier import StreamingVerifier
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -40,11 +39,11 @@ def main() -> None:
     ap.add_argument("--model", default=None)
     args = ap.parse_args()
     embedder = Embedder(args.model)
-    emb, _ = clip_embeddings(extract_clip(ENROLL), embedder)
-    verifier = StreamingVerifier(Enrollment(emb, embedder.info.model_id, 0.0), embedder)
+    enrolled = extract_clip(ENROLL)
+    emb, _ = embedder.embed_clip(enrolled.times, enrolled.points)
+    verifier = StreamingVerifier(Enrollment(Vectors(embedder.info.model_id, emb)), embedder)
     probe = extract_clip(PROBE)
-    faces = [FaceLandmarks(p if n else None, int(n), probe.width, probe.height)
-             for p, n in zip(probe.points, probe.num_faces, strict=True)]
+    faces = list(probe.faces())
     verify_ms = []
     for face, t in zip(faces, probe.times, strict=True):
         start = time.perf_counter()

@@ -31,13 +31,13 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from fingerprint_live.avatar_render import rendered_clip
-from fingerprint_live.clip_landmarks import extract_clip
 from fingerprint_live.decision import DecisionConfig, SequentialDecision, Signal, State
 from fingerprint_live.embedder import Embedder
-from fingerprint_live.evaluation import embed_clips, run_takeover, takeover_streams
 from fingerprint_live.face_descriptor import FaceDescriptor
-from fingerprint_live.manifest import read_manifest
+from fingerprint_live.offline.avatar_render import rendered_clip
+from fingerprint_live.offline.clip_landmarks import extract_clip
+from fingerprint_live.offline.evaluation import embed_clips, run_takeover, takeover_streams
+from fingerprint_live.offline.manifest import read_manifest
 from fingerprint_live.verifier import DECISIONS, SIGNAL_SETS, VerifierConfig
 
 #: name -> (signals, view): what the camera side weighs, and the receiver's motion alone.

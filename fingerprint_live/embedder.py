@@ -13,6 +13,7 @@ from .calibration import Calibration
 from .errors import ModelError
 from .features import NUM_CHANNELS
 from .model_files import model_dir as model_dir_of
+from .windows import clip_windows, frame_rows, usable_seconds
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,18 @@ class Embedder:
                           for view, c in (meta.get("calibration") or {}).items()},
             meta=meta,
         )
+
+    def embed_clip(self, times: np.ndarray, points: np.ndarray,
+                   target_shape: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+        """Embeddings of every window of a clip's landmarks ``(N, 468, 3)`` (NaN rows: no
+        face), and its seconds of usable motion.
+
+        With ``target_shape``, the motion is first moved onto that neutral face shape, as an
+        avatar that shows one face for everyone would.
+        """
+        rows = frame_rows(points, target_shape)
+        windows = clip_windows(times, rows, self.info.window, self.info.stride)
+        return self.embed(windows), usable_seconds(times, rows, self.info.window)
 
     def embed(self, windows: np.ndarray) -> np.ndarray:
         if len(windows) == 0:

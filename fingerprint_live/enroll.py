@@ -1,4 +1,4 @@
-"""Building an enrollment from videos, and embedding whole clips for offline scoring."""
+"""Building an enrollment from videos: how the user moves and how they look."""
 
 from __future__ import annotations
 
@@ -7,49 +7,17 @@ from pathlib import Path
 
 import numpy as np
 
-from .clip_descriptors import EVERY, clip_descriptors
-from .clip_landmarks import ClipLandmarks, extract_clip
 from .embedder import Embedder
-from .enrollment import Enrollment, Vectors
+from .enrollment import MAX_MULTI_FACE_SHARE, Enrollment, Vectors
 from .errors import NoFaceError
 from .face_descriptor import FaceDescriptor
-from .features import neutral_shape, transplant
-from .motion import clip_windows, resampled_points
+from .offline.clip_descriptors import EVERY, clip_descriptors
+from .offline.clip_landmarks import extract_clip
 
 #: Default minimum of usable face motion for an enrollment, in seconds.
 MIN_SECONDS = 10.0
-#: Refuse enrollment videos where several faces are in view in more than this share of frames.
-MAX_MULTI_FACE_SHARE = 0.2
 #: Face descriptors kept per enrollment video at most (every 5th frame of a short one).
 MAX_FACES_PER_VIDEO = 100
-
-
-def clip_embeddings(clip: ClipLandmarks, embedder: Embedder,
-                    target_shape: np.ndarray | None = None) -> tuple[np.ndarray, float]:
-    """Window embeddings of a clip and its seconds of usable motion.
-
-    With ``target_shape``, the motion is first moved onto that neutral face shape, as an avatar
-    that shows one face for everyone would.
-    """
-    info = embedder.info
-    points = resampled_points(clip)
-    if target_shape is not None and len(points):
-        ok = ~np.isnan(points).any(axis=(1, 2))
-        if ok.any():
-            points = transplant(points, neutral_shape(points[ok]), target_shape)
-    windows = clip_windows(points, info.window, info.stride)
-    seconds = usable_seconds(points, info.window) / info.fps
-    return embedder.embed(windows), seconds
-
-
-def usable_seconds(points: np.ndarray, window: int) -> int:
-    """Frames that lie in face runs at least one window long (shorter runs give no window)."""
-    if len(points) == 0:
-        return 0
-    ok = np.concatenate([[0], ~np.isnan(points).any(axis=(1, 2)), [0]]).astype(np.int8)
-    edges = np.flatnonzero(np.diff(ok))
-    runs = edges[1::2] - edges[::2]
-    return int(runs[runs >= window].sum())
 
 
 def build_enrollment(videos: Sequence[str | Path], embedder: Embedder,
@@ -68,7 +36,7 @@ def build_enrollment(videos: Sequence[str | Path], embedder: Embedder,
                 f"{video}: several faces are in view in {multi:.0%} of the frames; enroll with "
                 "only yourself in view."
             )
-        emb, secs = clip_embeddings(clip, embedder)
+        emb, secs = embedder.embed_clip(clip.times, clip.points)
         embs.append(emb)
         seconds += secs
         if descriptor is not None:

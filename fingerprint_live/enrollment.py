@@ -31,6 +31,9 @@ MAGIC = b"fingerprint-live-enrollment"
 VERSION = 2
 #: Files above this size are not enrollments; refuse before reading them whole.
 MAX_FILE_BYTES = 64 << 20
+#: Enrollment footage with several faces in view in more than this share of frames is refused:
+#: whose motion and face would it hold?
+MAX_MULTI_FACE_SHARE = 0.2
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,12 @@
 """The streaming verifier: push one frame's landmarks (and, on the camera side, face
 descriptors), get the state.
 
-Motion: every ``stride`` frames (on the uniform ``fps`` grid) the last ``window`` frames are
-embedded, scored against the enrollment (a cosine) and turned into a log-likelihood ratio by
-the motion model's calibration. The same window says whether the face moved as a live face does
-(:func:`.expression.activity`). Appearance: each face descriptor handed to ``add_appearance`` is
-scored by its distance to the enrolled face, through the descriptor's calibration. The
+Motion: every ``stride`` steps of the uniform ``fps`` grid (anchored at the run's first frame,
+:mod:`.windows`) the window that just ended is embedded, scored against the enrollment (a
+cosine) and turned into a log-likelihood ratio by the motion model's calibration. The same
+window says whether the face moved as a live face does (:func:`.expression.activity`).
+Appearance: each face descriptor handed to ``add_appearance`` is scored by its distance to the
+enrolled face, through the descriptor's calibration. The
 :class:`.decision.SequentialDecision` weighs the evidence as it accumulates.
 
 Frames that come late or out of order are dropped. A gap in the frames longer than
@@ -28,8 +29,9 @@ from .enrollment import Enrollment
 from .errors import EnrollmentError
 from .expression import activity, measures
 from .face_descriptor import DescriptorInfo
-from .features import NUM_CHANNELS, frame_features, resample, window_features
+from .features import NUM_CHANNELS, frame_features, resample
 from .landmarks import FaceLandmarks, jumped
+from .windows import grid, window_at
 
 __all__ = ["SIGNAL_SETS", "Event", "Signal", "State", "Status", "StreamingVerifier",
            "VerifierConfig"]
@@ -120,8 +122,7 @@ class StreamingVerifier:
         self.appearance_llr = appearance.calibration if uses_face else None
         self._motion = Signal.MOTION in self.signals
         self.window = cfg.window or info.window
-        self.step = (cfg.stride or info.stride) / info.fps
-        self._offsets = (np.arange(self.window) - (self.window - 1)) / info.fps
+        self.stride = cfg.stride or info.stride
         cap = self.window * 10  # half of it still spans a window at 4x the model fps
         self._times = np.zeros(cap)
         self._feats = np.zeros((cap, NUM_CHANNELS), np.float32)
@@ -146,7 +147,8 @@ class StreamingVerifier:
 
     def _reset_motion(self) -> None:
         self._n = 0
-        self._next_eval = -np.inf
+        self._anchor: float | None = None  # the run's first frame: its windows' grid
+        self._k = 0  # the next window of the run
 
     def push(self, face: FaceLandmarks, time: float) -> Status:
         """Add one frame (landmarks and its time in seconds); returns the state after it."""
@@ -162,9 +164,8 @@ class StreamingVerifier:
             self._append(time, face.points)
             if self.state is State.NO_FACE:
                 event = self._apply(time, "found", Signal.FACE)
-            if self._motion and time >= self._next_eval and self._covered(time):
-                self._next_eval = time + self.step - 1e-6
-                event = self._score_window(time) or event
+            if self._motion:
+                event = self._score_windows(time) or event
         elif time - self._last_face > self.cfg.no_face_after and self.state is not State.NO_FACE:
             self._reset_motion()
             self._run_start = time
@@ -187,6 +188,8 @@ class StreamingVerifier:
         return self._apply(time, "restart", Signal.FACE)
 
     def _append(self, time: float, points: np.ndarray) -> None:
+        if self._anchor is None:
+            self._anchor = time
         cap = len(self._times)
         if self._n == cap:  # keep the newer half: the window needs far less than cap frames
             half = cap // 2
@@ -198,22 +201,27 @@ class StreamingVerifier:
         self._expr[self._n] = measures(points[None])[0]
         self._n += 1
 
-    def _covered(self, time: float) -> bool:
-        return self._n >= 2 and self._times[0] <= time + self._offsets[0] + 1e-6
+    def _score_windows(self, time: float) -> Event | None:
+        """Score every window whose last grid point ``time`` has reached."""
+        event = None
+        while (end := grid(self._anchor, self._k * self.stride + self.window - 1, 1)[0]) <= time:
+            event = self._score_window(self._k, float(end)) or event
+            self._k += 1
+        return event
 
-    def _score_window(self, time: float) -> Event | None:
+    def _score_window(self, k: int, end: float) -> Event | None:
         n = self._n
-        grid = time + self._offsets
-        frames = resample(self._times[:n], self._feats[:n], grid=grid)
-        if np.isnan(frames).any():
+        window = window_at(self._times[:n], self._feats[:n], self._anchor, k, self.window,
+                           self.stride)
+        if window is None:
             return None
-        raw = float(self.enrollment.motion_scores(
-            self.embedder.embed(window_features(frames)[None]))[0])
-        event = self._apply(time, Signal.MOTION, Signal.MOTION,
+        raw = float(self.enrollment.motion_scores(self.embedder.embed(window[None]))[0])
+        event = self._apply(end, Signal.MOTION, Signal.MOTION,
                             float(self.motion_llr.llr(raw)), raw)
-        live = activity(resample(self._times[:n], self._expr[:n], grid=grid))
+        live = activity(resample(self._times[:n], self._expr[:n],
+                                 grid(self._anchor, k * self.stride, self.window)))
         if live >= LIVE_ACTIVITY:
-            event = self._apply(time, "live", Signal.LIVENESS, raw=live) or event
+            event = self._apply(end, "live", Signal.LIVENESS, raw=live) or event
         return event
 
     def _apply(self, time: float, kind: str, signal: Signal, value: float = 0.0,

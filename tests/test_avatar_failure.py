@@ -19,13 +19,13 @@ from sklearn.neighbors import LocalOutlierFactor
 from fingerprint_live.avatar.base import AvatarFrame
 from fingerprint_live.avatar.default_avatar import DefaultAvatar
 from fingerprint_live.avatar.portrait import load_portrait
-from fingerprint_live.clip_landmarks import extract_clip
 from fingerprint_live.errors import ModelError
 from fingerprint_live.glitch import FailureWindow, GlitchDetector, shape_features
 from fingerprint_live.guard import Action, GuardConfig, Policy, decide
 from fingerprint_live.landmarks import FaceLandmarks, LandmarkExtractor
 from fingerprint_live.lof import NoveltyLOF
 from fingerprint_live.media import iter_video
+from fingerprint_live.offline.clip_landmarks import extract_clip
 from fingerprint_live.pipeline import LiveFrame, Pipeline
 from fingerprint_live.pose_warning import PoseMonitor
 from fingerprint_live.verifier import State

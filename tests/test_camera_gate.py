@@ -23,14 +23,14 @@ from shared_data import clip
 from fingerprint_live.appearance import CheckSchedule
 from fingerprint_live.avatar.default_avatar import DefaultAvatar
 from fingerprint_live.avatar.portrait import load_portrait
-from fingerprint_live.clip_descriptors import describe_on_demand
-from fingerprint_live.clip_landmarks import extract_clip
-from fingerprint_live.clip_stream import play
 from fingerprint_live.decision import Signal, State
 from fingerprint_live.face_descriptor import face_crop, weights_path
 from fingerprint_live.guard import Action
 from fingerprint_live.landmarks import LandmarkExtractor
 from fingerprint_live.media import iter_video
+from fingerprint_live.offline.clip_descriptors import describe_on_demand
+from fingerprint_live.offline.clip_landmarks import extract_clip
+from fingerprint_live.offline.clip_stream import play
 from fingerprint_live.pipeline import Pipeline
 from fingerprint_live.verifier import StreamingVerifier
 

@@ -10,13 +10,13 @@ from live_helpers import IMPOSTOR
 from shared_data import clip
 
 from fingerprint_live.cli import main as cli
-from fingerprint_live.clip_landmarks import extract_clip
 from fingerprint_live.decision import DecisionConfig, SequentialDecision, Signal, State
 from fingerprint_live.embedder import Embedder
-from fingerprint_live.enroll import build_enrollment, clip_embeddings
+from fingerprint_live.enroll import build_enrollment
 from fingerprint_live.enrollment import Enrollment, Vectors
 from fingerprint_live.errors import EnrollmentError, MediaError, NoFaceError
 from fingerprint_live.features import neutral_shape, transplant
+from fingerprint_live.offline.clip_landmarks import extract_clip
 
 M030 = [f"dreamtalk/data/style_clip/video/M030_front_{e}_level3_001.mp4"
         for e in ("angry", "happy", "sad", "surprised")]
@@ -31,7 +31,8 @@ def embedder() -> Embedder:
 
 
 def embed(relative: str, embedder: Embedder, target=None) -> np.ndarray:
-    emb, _ = clip_embeddings(extract_clip(clip(relative)), embedder, target)
+    marks = extract_clip(clip(relative))
+    emb, _ = embedder.embed_clip(marks.times, marks.points, target)
     return emb
 
 

@@ -30,13 +30,13 @@ from test_virtual_camera import RecordingBackend
 from fingerprint_live.avatar.default_avatar import DefaultAvatar
 from fingerprint_live.avatar.portrait import load_portrait
 from fingerprint_live.cli import main
-from fingerprint_live.clip_landmarks import extract_clip
 from fingerprint_live.embedder import Embedder
 from fingerprint_live.enrollment import Enrollment
 from fingerprint_live.errors import MediaError
 from fingerprint_live.guard import Action
 from fingerprint_live.landmarks import LandmarkExtractor
 from fingerprint_live.media import iter_video
+from fingerprint_live.offline.clip_landmarks import extract_clip
 from fingerprint_live.pipeline import LiveFrame, Pipeline
 from fingerprint_live.serve import ServeConfig
 from fingerprint_live.serve.portrait_upload import decode_portrait

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from shared_data import clip
 
-from fingerprint_live import clip_landmarks
-from fingerprint_live.clip_landmarks import extract_clip
 from fingerprint_live.landmarks import NUM_POINTS, LandmarkExtractor
 from fingerprint_live.media import read_image
+from fingerprint_live.offline import clip_landmarks
+from fingerprint_live.offline.clip_landmarks import extract_clip
 
 
 def test_largest_of_two_faces_is_the_driver_and_both_are_counted() -> None:

@@ -233,10 +233,10 @@ def test_concurrent_sessions_are_isolated() -> None:
 
 
 def test_the_recorder_enrolls_from_face_frames_only(embedder, descriptor) -> None:
-    from fingerprint_live.clip_landmarks import extract_clip
     from fingerprint_live.face_descriptor import face_crop
     from fingerprint_live.landmarks import FaceLandmarks
     from fingerprint_live.media import iter_video
+    from fingerprint_live.offline.clip_landmarks import extract_clip
     from fingerprint_live.serve.enrollment_recorder import EnrollmentRecorder
 
     done = threading.Event()

@@ -10,8 +10,8 @@ import torch
 from shared_data import clip
 
 from fingerprint_live.cli import main as cli
-from fingerprint_live.manifest import Clip, write_manifest
-from fingerprint_live.training import (
+from fingerprint_live.offline.manifest import Clip, write_manifest
+from fingerprint_live.offline.training import (
     WINDOW,
     BatchSampler,
     TrainConfig,

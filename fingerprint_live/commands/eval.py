@@ -6,14 +6,14 @@ import argparse
 import json
 from pathlib import Path
 
-from ..avatar_render import rendered_clip
-from ..clip_landmarks import extract_clip
 from ..decision import Signal
 from ..embedder import Embedder
 from ..errors import FingerprintError
-from ..evaluation import embed_clips, evaluate_pairs, evaluate_takeover
 from ..features import to_head
-from ..manifest import read_manifest
+from ..offline.avatar_render import rendered_clip
+from ..offline.clip_landmarks import extract_clip
+from ..offline.evaluation import embed_clips, evaluate_pairs, evaluate_takeover
+from ..offline.manifest import read_manifest
 from ..verifier import SIGNAL_SETS, VerifierConfig
 
 

@@ -6,7 +6,7 @@ import argparse
 import json
 from collections import Counter
 
-from ..manifest import read_manifest
+from ..offline.manifest import read_manifest
 
 
 def add_parser(sub) -> argparse.ArgumentParser:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..clip_landmarks import extract_clip
-from ..clip_stream import play
 from ..decision import Signal, State
 from ..embedder import Embedder
 from ..enrollment import Enrollment
 from ..errors import FingerprintError
+from ..offline.clip_landmarks import extract_clip
+from ..offline.clip_stream import play
 from ..verifier import SIGNAL_SETS, StreamingVerifier, VerifierConfig
 
 EXIT = {"VERIFIED": 0, "MISMATCH": 1, "INCONCLUSIVE": 3}
@@ -55,8 +55,8 @@ def run(args: argparse.Namespace) -> int:
     uses_face = Signal.APPEARANCE in SIGNAL_SETS[signals]
     descriptor = None
     if uses_face:
-        from ..clip_descriptors import describe_on_demand
         from ..face_descriptor import FaceDescriptor
+        from ..offline.clip_descriptors import describe_on_demand
 
         if enrollment.appearance is None:
             raise FingerprintError(f"{args.enrollment} holds no face: enroll again with this "

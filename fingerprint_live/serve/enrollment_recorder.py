@@ -14,10 +14,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..clip_landmarks import ClipLandmarks
 from ..embedder import Embedder
-from ..enroll import clip_embeddings
-from ..enrollment import Enrollment, Vectors
+from ..enrollment import MAX_MULTI_FACE_SHARE, Enrollment, Vectors
 from ..errors import FingerprintError, NoFaceError
 from ..face_descriptor import DescriptorInfo
 from ..landmarks import FaceLandmarks
@@ -43,7 +41,6 @@ class EnrollmentRecorder:
         self._points: list[np.ndarray] = []  # face frames only: resampling marks the gaps
         self._times: list[float] = []
         self._faces: list[int] = []
-        self._size = (0, 0)
         self._last_face = -np.inf
 
     @property
@@ -69,19 +66,18 @@ class EnrollmentRecorder:
         self._points.append(face.points)
         self._times.append(time)
         self._faces.append(face.num_faces)
-        self._size = (face.width, face.height)
         if self.recorded >= self.seconds and len(self._descriptors) >= MIN_FACES:
             self.finished = True
             threading.Thread(target=self._enroll, name="enroll", daemon=True).start()
 
     def _enroll(self) -> None:
-        clip = ClipLandmarks(np.stack(self._points), np.asarray(self._times),
-                             np.asarray(self._faces, np.int8), *self._size)
+        points, times = np.stack(self._points), np.asarray(self._times)
+        faces = np.asarray(self._faces)
         self._points.clear()
         try:
-            if float((clip.num_faces > 1).mean()) > 0.2:
+            if float((faces > 1).mean()) > MAX_MULTI_FACE_SHARE:
                 raise NoFaceError("several faces were in view; enroll with only yourself in view.")
-            emb, secs = clip_embeddings(clip, self.embedder)
+            emb, secs = self.embedder.embed_clip(times, points)
             if len(emb) == 0:
                 raise NoFaceError("no stretch of face motion was long enough; keep your face "
                                   "in view and talk naturally.")

@@ -6,7 +6,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import FingerprintError
+from ..errors import FingerprintError
 
 #: Kinds of rows that show a person's own motion (``synthetic`` rows are driven by ``identity``).
 MOTION_KINDS = ("real", "synthetic")

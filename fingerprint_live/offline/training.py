@@ -20,11 +20,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ..errors import FingerprintError
+from ..features import FPS, NUM_CHANNELS, frame_features, neutral_shape, transplant
+from ..windows import full_windows, series, window_at
 from .clip_landmarks import extract_clip
-from .errors import FingerprintError
-from .features import FPS, NUM_CHANNELS, frame_features, neutral_shape, transplant, window_features
 from .manifest import Clip
-from .motion import clip_windows, resampled_points
 
 WINDOW = 50  # 2 s at 25 fps
 STRIDE = 5  # a score every 0.2 s
@@ -46,23 +46,36 @@ class TrainConfig:
 @dataclass
 class PreparedClip:
     identity: str
-    points: np.ndarray  # resampled landmarks (N, 468, 3)
-    starts: np.ndarray  # first frames of the NaN-free full windows
+    times: np.ndarray  # the clip's frame times
+    points: np.ndarray  # its landmarks (N, 468, 3), NaN where no face
+    windows: np.ndarray  # the indices k of its gap-free windows (every grid step)
     shape: np.ndarray  # neutral face shape in head coordinates
+
+    def window(self, k: int, target_shape: np.ndarray | None = None) -> np.ndarray:
+        """Window ``k`` (a step of the clip's grid) with the motion on ``target_shape``.
+
+        Built like every other window (:mod:`..windows`), from the frames it spans.
+        """
+        start = self.times[0] + k / FPS
+        near = (self.times >= start - 1.0) & (self.times <= start + WINDOW / FPS + 1.0)
+        points = self.points[near]
+        if target_shape is not None:
+            points = transplant(points, self.shape, target_shape)
+        return window_at(self.times[near], frame_features(points), float(self.times[0]), k,
+                         WINDOW, 1)
 
 
 def prepare(clips: list[Clip], progress: bool = True) -> list[PreparedClip]:
-    """Landmarks (cached) and window starts for every clip with at least one full window."""
+    """Landmarks (cached) and window positions for every clip with at least one full window."""
     out = []
     for clip in tqdm(clips, desc="landmarks", unit="clip", disable=not progress):
-        points = resampled_points(extract_clip(clip.path))
-        if len(points) < WINDOW:
-            continue
-        ok = ~np.isnan(points).any(axis=(1, 2))
-        full = np.convolve(ok, np.ones(WINDOW), "valid") == WINDOW
-        starts = np.flatnonzero(full)
-        if len(starts):
-            out.append(PreparedClip(clip.identity, points, starts, neutral_shape(points[ok])))
+        marks = extract_clip(clip.path)
+        found = marks.found
+        gaps = np.where(found, 0.0, np.nan)[:, None]  # where the clip has a face
+        windows = full_windows(series(marks.times, gaps), WINDOW, 1)
+        if len(windows):
+            out.append(PreparedClip(clip.identity, marks.times, marks.points, windows,
+                                    neutral_shape(marks.points[found])))
     return out
 
 
@@ -80,10 +93,6 @@ class BatchSampler:
             raise FingerprintError("training needs clips of at least two identities.")
         self.rng = np.random.default_rng(config.seed)
 
-    def _view(self, clip_index: int) -> np.ndarray:
-        clip = self.clips[clip_index]
-        start = int(self.rng.choice(clip.starts))
-        return clip.points[start:start + WINDOW]
 
     def sample(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Windows ``(2V, T, C)``: V views then their V shuffled copies; identity and target ids."""
@@ -96,18 +105,18 @@ class BatchSampler:
             own = self.by_identity[self.identities[d]]
             picks = rng.choice(own, size=2, replace=len(own) < 2)
             for ci in picks:
-                pts = self._view(int(ci))
-                tid = -1
+                clip = self.clips[int(ci)]
+                k = int(rng.choice(clip.windows))
+                tid, target = -1, None
                 if rng.random() < cfg.transplant_prob:
                     tid = int(rng.integers(len(targets)))
-                    pts = transplant(pts, self.clips[ci].shape, self.clips[targets[tid]].shape)
-                views.append(frame_features(pts))
+                    target = self.clips[targets[tid]].shape
+                views.append(clip.window(k, target))
                 ids.append(d)
                 tids.append(tid)
         views = np.stack(views)
         shuffled = np.stack([v[rng.permutation(WINDOW)] for v in views])
-        batch = window_features(np.concatenate([views, shuffled]))
-        return batch, np.asarray(ids), np.asarray(tids)
+        return np.concatenate([views, shuffled]), np.asarray(ids), np.asarray(tids)
 
 
 def contrastive_loss(emb: torch.Tensor, ids: torch.Tensor, tids: torch.Tensor,
@@ -190,7 +199,7 @@ def fit_center(model_dir: str | Path, clips: list[PreparedClip], progress: bool 
     Runs the exported ONNX model, so a centre can be fitted to any model folder from the
     manifest it was trained on. The model id changes with it: old enrollments are refused.
     """
-    from .embedder import Embedder
+    from ..embedder import Embedder
 
     meta_path = Path(model_dir) / "embedder.json"
     meta = json.loads(meta_path.read_text())
@@ -199,7 +208,7 @@ def fit_center(model_dir: str | Path, clips: list[PreparedClip], progress: bool 
     embedder = Embedder(model_dir)
     total, count = 0.0, 0
     for clip in tqdm(clips, desc="centre", unit="clip", disable=not progress):
-        emb = embedder.embed(clip_windows(clip.points, WINDOW, STRIDE))
+        emb, _ = embedder.embed_clip(clip.times, clip.points)
         if len(emb):
             total, count = total + emb.sum(0), count + len(emb)
     meta["center"] = [round(float(v), 6) for v in total / max(count, 1)]

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import MediaError
+from ..face_descriptor import FaceDescriptor, face_crop
+from ..landmarks import FaceLandmarks
+from ..media import iter_video
 from .clip_landmarks import ClipLandmarks, cache_dir, content_key
-from .errors import MediaError
-from .face_descriptor import FaceDescriptor, face_crop
-from .landmarks import FaceLandmarks
-from .media import iter_video
 
 #: A descriptor every this many frames (5 per second at 25 fps).
 EVERY = 5

@@ -14,10 +14,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .appearance import CheckSchedule
+from ..appearance import CheckSchedule
+from ..landmarks import FaceLandmarks
+from ..verifier import StreamingVerifier
 from .clip_landmarks import ClipLandmarks
-from .landmarks import FaceLandmarks
-from .verifier import StreamingVerifier
 
 Describe = Callable[[int, FaceLandmarks], np.ndarray | None]
 #: Frames a due check may wait for a frame with a descriptor before it is dropped.

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..landmarks import FaceLandmarks, LandmarkExtractor
+from ..media import iter_video
 from .clip_landmarks import ClipLandmarks, cached_landmarks, content_key
-from .landmarks import FaceLandmarks, LandmarkExtractor
-from .media import iter_video
 
 #: Bumped when the default avatar changes what it renders.
 RENDER_VERSION = 1

@@ -24,20 +24,19 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .appearance import CheckSchedule
+from ..appearance import CheckSchedule
+from ..decision import Signal, State
+from ..embedder import Embedder
+from ..enrollment import Enrollment, Vectors
+from ..errors import FingerprintError
+from ..face_descriptor import DescriptorInfo, FaceDescriptor
+from ..landmarks import FaceLandmarks
+from ..verifier import StreamingVerifier, VerifierConfig
 from .clip_descriptors import ClipDescriptors, clip_descriptors
 from .clip_landmarks import ClipLandmarks, extract_clip
 from .clip_stream import play
-from .decision import Signal, State
-from .embedder import Embedder
-from .enroll import clip_embeddings
-from .enrollment import Enrollment, Vectors
-from .errors import FingerprintError
-from .face_descriptor import DescriptorInfo, FaceDescriptor
-from .landmarks import FaceLandmarks
 from .manifest import Clip
 from .metrics import summary
-from .verifier import StreamingVerifier, VerifierConfig
 
 
 @dataclass
@@ -80,7 +79,7 @@ def embed_clips(clips: list[Clip], embedder: Embedder, target_shape: np.ndarray 
         except FingerprintError as exc:
             skipped.append(f"{clip.path}: {exc}")
             continue
-        emb, _ = clip_embeddings(marks, embedder, target_shape)
+        emb, _ = embedder.embed_clip(marks.times, marks.points, target_shape)
         if len(emb) == 0 or (described is not None and len(described) == 0):
             skipped.append(str(clip.path))
             continue

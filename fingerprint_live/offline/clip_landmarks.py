@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .features import neutral_shape, transplant
-from .landmarks import EXTRACTOR_VERSION, NUM_POINTS, FaceLandmarks, LandmarkExtractor
-from .media import iter_video, require_file
+from ..features import neutral_shape, transplant
+from ..landmarks import EXTRACTOR_VERSION, NUM_POINTS, FaceLandmarks, LandmarkExtractor
+from ..media import iter_video, require_file
 
 
 @dataclass(frozen=True)

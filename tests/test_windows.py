@@ -1,0 +1,51 @@
+"""One window builder: training, enrollment, evaluation and the live verifier see one window."""
+
+from __future__ import annotations
+
+import numpy as np
+from live_helpers import GENUINE
+from shared_data import clip
+
+from fingerprint_live.embedder import Embedder
+from fingerprint_live.enrollment import Enrollment, Vectors
+from fingerprint_live.offline.clip_landmarks import extract_clip
+from fingerprint_live.offline.manifest import Clip
+from fingerprint_live.offline.training import prepare
+from fingerprint_live.verifier import StreamingVerifier
+from fingerprint_live.windows import clip_windows, frame_rows
+
+
+class Recording(Embedder):
+    """The shipped embedder, keeping every window it is asked to embed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.windows: list[np.ndarray] = []
+
+    def embed(self, windows: np.ndarray) -> np.ndarray:
+        self.windows.extend(np.array(windows))
+        return super().embed(windows)
+
+
+def test_training_enrollment_evaluation_and_the_live_verifier_build_equal_windows() -> None:
+    path = clip(GENUINE)
+    marks = extract_clip(path)
+    recording = Recording()
+    info = recording.info
+    offline = clip_windows(marks.times, frame_rows(marks.points), info.window, info.stride)
+    assert len(offline) >= 5, "the clip must give several windows for this to mean anything"
+
+    enrolled, _ = recording.embed_clip(marks.times, marks.points)  # enrollment and evaluation
+    assert np.array_equal(np.stack(recording.windows), offline)
+    recording.windows.clear()
+
+    verifier = StreamingVerifier(Enrollment(Vectors(info.model_id, enrolled)), recording)
+    for face, t in zip(marks.faces(), marks.times, strict=True):  # live, frame by frame
+        verifier.push(face, float(t))
+    live = np.stack(recording.windows)
+    assert live.shape == offline.shape
+    np.testing.assert_allclose(live, offline, atol=1e-5)
+
+    prepared = prepare([Clip(path, "m030", "real")], progress=False)[0]  # training
+    drawn = np.stack([prepared.window(int(k)) for k in prepared.windows[::info.stride]])
+    np.testing.assert_allclose(drawn, offline, atol=1e-5)
