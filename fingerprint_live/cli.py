@@ -14,7 +14,7 @@ import sys
 from .errors import FingerprintError
 
 #: Subcommands in the order ``--help`` lists them.
-COMMANDS = ["enroll", "verify", "train", "eval", "animate", "serve", "cam"]
+COMMANDS = ["enroll", "verify", "serve", "cam", "animate", "train", "eval", "fit-glitch"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
-        module = importlib.import_module(f"fingerprint_live.commands.{name}")
+        module = importlib.import_module(f"fingerprint_live.commands.{name.replace('-', '_')}")
         module.add_parser(sub).set_defaults(run=module.run)
     return parser
 

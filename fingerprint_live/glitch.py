@@ -56,7 +56,7 @@ class GlitchDetector:
                 arrays = {key: data[key] for key in data.files}
         except FileNotFoundError as exc:
             raise ModelError(f"{path} is missing: reinstall fingerprint-live, or refit it with "
-                             "benchmarks/fit_avatar_failure.py.") from exc
+                             "`fingerprint-live fit-glitch`.") from exc
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
             raise ModelError(f"{path} is not a readable avatar-failure model ({exc}).") from exc
         try:

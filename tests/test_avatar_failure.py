@@ -196,3 +196,28 @@ def test_a_bad_model_file_is_a_clear_error(tmp_path: Path, detector: GlitchDetec
     np.savez(tmp_path / "cut.npz", **{k: v for k, v in arrays.items() if k != "lrd"})
     with pytest.raises(ModelError, match="not a complete"):
         GlitchDetector.load(tmp_path / "cut.npz")
+
+
+def test_fit_glitch_fits_a_detector_that_loads_and_holds_its_false_flag_rate(tmp_path) -> None:
+    """``fingerprint-live fit-glitch`` on a small manifest of real clips and stills."""
+    import csv
+
+    from fingerprint_live.cli import main
+
+    rows = [(HELD_OUT, "mead_M003"),
+            ("dreamtalk/data/style_clip/video/W009_front_sad_level3_001.mp4", "mead_W009"),
+            ("styletalk/samples/source_video/video/andrew_clip_1.mp4", "andrew_ng"),
+            ("more/sstzal+DFRF/dataset/vids/french.mp4", "emmanuel_macron")]
+    rows = [(clip(p), ident, "real") for p, ident in rows]
+    rows += [(clip(f"yalefaces/subject0{i}.normal"), f"yale_{i}", "still") for i in range(1, 5)]
+    manifest = tmp_path / "m.csv"
+    with open(manifest, "w", newline="") as fh:
+        csv.writer(fh).writerows([("path", "identity", "kind"), *rows])
+    out = tmp_path / "detector.npz"
+    assert main(["fit-glitch", "--manifest", str(manifest), "-o", str(out), "--points", "100",
+                 "--quiet", "--json"]) == 0
+    fitted = GlitchDetector.load(out)
+    assert fitted.lof.points.shape == (100, shape_features(np.zeros((1, 468, 3))).shape[1])
+    assert fitted.meta["held_out"]["frames"] > 0
+    assert fitted.meta["held_out"]["false_flag"] <= 0.05  # it chose its threshold there
+    assert len(fitted.meta["held_out"]["identities"]) == 2  # a quarter of 8 identities
