@@ -120,6 +120,13 @@ class Enrollment:
                                       f"numbers where the model makes {size}; enroll again.")
 
     def save(self, path: str | Path) -> None:
+        """Write the file atomically (a crash leaves the old file or the new, never half)."""
+        tmp = Path(f"{path}.tmp")
+        tmp.write_bytes(self.to_bytes())
+        os.replace(tmp, path)
+
+    def to_bytes(self) -> bytes:
+        """The file's content: the magic line, the JSON body, its digest."""
         body = json.dumps({
             "version": VERSION,
             "created": self.created or time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -129,10 +136,7 @@ class Enrollment:
             "appearance": None if self.appearance is None else self.appearance.to_json(),
         }, separators=(",", ":")).encode()
         digest = hashlib.sha256(body).hexdigest().encode()
-        data = MAGIC + b"\n" + body + b"\nsha256:" + digest + b"\n"
-        tmp = Path(f"{path}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        return MAGIC + b"\n" + body + b"\nsha256:" + digest + b"\n"
 
     @classmethod
     def load(cls, path: str | Path, motion_id: str | None = None,

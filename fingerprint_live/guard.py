@@ -1,14 +1,18 @@
-"""The guard: what the peer may see of the avatar, given the verifier's state.
+"""The guard: what the far side may see of the avatar, given the verifier's state.
 
-The policy decides what a bad state does to the outgoing frame:
+The far side sees a verdict, and only a verdict: nothing while the driver is verified or the
+evidence is still coming in, and when it matters to them, what the policy says:
 
 - ``BLOCK`` (the default): a slate that says why replaces the avatar;
 - ``FLAG``: the avatar goes out with a red banner that says why (the user's explicit choice);
 - ``OFF``: the avatar goes out untouched.
 
-Bad states are MISMATCH, NO_FACE that lasted longer than a grace period, and a verifier that
-failed or fell behind (fail closed: no verdict is not a pass). Before the first verdict and
-while the score wavers, a small mark says "verifying" so that no frame looks like a clean pass.
+It matters when the verifier says MISMATCH, when there was no face for longer than a grace
+period, when nobody was VERIFIED for longer than ``unverified_grace`` (a photo held up, a face
+swap: the evidence never settles, so the stream fails closed), and when the verifier failed or
+fell behind (no verdict is not a pass). Before a verdict, while the evidence wavers (SUSPECT),
+or with several faces in view, the far side sees nothing: those are for the user's own view,
+the ``note`` of a decision, drawn only on their preview (``draw_note``).
 
 An avatar that renders badly ("avatar glitch", from :mod:`.glitch`) is its own reason with its
 own policy, ``on_glitch``: FLAG by default (the avatar is still the enrolled user's, only ugly),
@@ -24,7 +28,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .verifier import State
+from .decision import State
 
 
 class Policy(enum.StrEnum):
@@ -35,7 +39,6 @@ class Policy(enum.StrEnum):
 
 class Action(enum.StrEnum):
     PASS = "pass"  # untouched
-    MARK = "mark"  # small corner mark: not yet verified
     FLAG = "flag"  # banner across the avatar
     BLOCK = "block"  # slate instead of the avatar
 
@@ -44,6 +47,7 @@ class Action(enum.StrEnum):
 class GuardConfig:
     policy: Policy = Policy.BLOCK
     no_face_grace: float = 2.0  # seconds of NO_FACE before it counts as bad
+    unverified_grace: float = 10.0  # seconds without VERIFIED before it counts as bad
     max_lag: float = 1.0  # stream seconds the verifier may trail the frames
     on_glitch: Policy = Policy.FLAG  # what an avatar glitch does; OFF skips the check
 
@@ -54,36 +58,44 @@ class GuardConfig:
 
 @dataclass(frozen=True)
 class Decision:
-    action: Action
-    reason: str  # shown on the frame and sent to the peer; empty for PASS
+    action: Action  # what the far side sees
+    reason: str  # why, shown on the frame and sent to the peer; empty for PASS
+    note: str = ""  # for the user's own view only: "verifying", "checking", ...
 
 
-def decide(cfg: GuardConfig, state: State, *, no_face_for: float = 0.0, lag: float = 0.0,
-           failure: str | None = None, faces: int = 1, glitch: str | None = None) -> Decision:
-    """The action for one frame; ``failure`` is set when the verifier raised.
+def decide(cfg: GuardConfig, state: State, *, no_face_for: float = 0.0,
+           unverified_for: float = 0.0, lag: float = 0.0, failure: str | None = None,
+           faces: int = 1, glitch: str | None = None) -> Decision:
+    """The decision for one frame; ``failure`` is set when the verifier (or the face check)
+    raised, ``unverified_for`` is how long no frame was VERIFIED.
 
-    With several ``faces`` in view a verified frame still carries a mark: the peer is told.
     ``glitch`` is the avatar check's reason when it flags the avatar (or has failed).
     """
+    note = _note(state, faces)
     if cfg.policy is Policy.OFF:
-        return Decision(Action.PASS, "")
+        return Decision(Action.PASS, "", note)
     bad = Action.BLOCK if cfg.policy is Policy.BLOCK else Action.FLAG
     if failure is not None:
-        return Decision(bad, f"verifier failed: {failure}")
+        return Decision(bad, f"verifier failed: {failure}", note)
     if lag > cfg.max_lag:
-        return Decision(bad, f"verifier is {lag:.1f} s behind")
+        return Decision(bad, f"verifier is {lag:.1f} s behind", note)
     if state is State.MISMATCH:
-        return Decision(bad, "not the enrolled user")
-    if state is State.NO_FACE:
-        if no_face_for > cfg.no_face_grace:
-            return Decision(bad, f"no face for {no_face_for:.0f} s")
-        return Decision(Action.MARK, "no face")
+        return Decision(bad, "not the enrolled user", note)
+    if state is State.NO_FACE and no_face_for > cfg.no_face_grace:
+        return Decision(bad, f"no face for {no_face_for:.0f} s", note)
+    if state is not State.VERIFIED and unverified_for > cfg.unverified_grace:
+        return Decision(bad, f"not verified for {unverified_for:.0f} s", note)
     if glitch is not None and cfg.on_glitch is not Policy.OFF:
-        return Decision(Action.BLOCK if cfg.on_glitch is Policy.BLOCK else Action.FLAG, glitch)
+        return Decision(Action.BLOCK if cfg.on_glitch is Policy.BLOCK else Action.FLAG, glitch,
+                        note)
+    return Decision(Action.PASS, "", note)
+
+
+def _note(state: State, faces: int) -> str:
     if state is State.VERIFIED:
-        return Decision(Action.MARK, "several faces in view") if faces > 1 else Decision(
-            Action.PASS, "")
-    return Decision(Action.MARK, "verifying" if state is State.WARMING_UP else "checking")
+        return "several faces in view" if faces > 1 else ""
+    return {State.WARMING_UP: "verifying", State.SUSPECT: "checking", State.NO_FACE: "no face",
+            State.MISMATCH: "not the enrolled user"}[state]
 
 
 _RED, _AMBER, _SLATE, _WHITE = (200, 30, 30), (235, 170, 20), (28, 28, 36), (255, 255, 255)
@@ -91,7 +103,7 @@ _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
 def draw(image: np.ndarray, decision: Decision) -> None:
-    """Apply the decision to an RGB ``uint8`` frame in place."""
+    """Apply the decision's far-side action to an RGB ``uint8`` frame in place."""
     h, w = image.shape[:2]
     scale = max(w, 160) / 400
     if decision.action is Action.BLOCK:
@@ -105,18 +117,16 @@ def draw(image: np.ndarray, decision: Decision) -> None:
         cv2.rectangle(image, (0, 0), (w - 1, h - 1), _RED, thickness=max(2, w // 80))
         _text(image, f"WARNING: {decision.reason}", (w // 2, band // 2), 0.6 * scale, _WHITE,
               scale)
-    elif decision.action is Action.MARK:
-        size = max(14, h // 14)
-        cv2.rectangle(image, (0, h - size), (w - 1, h - 1), _AMBER, thickness=-1)
-        _text(image, decision.reason, (w // 2, h - size // 2), 0.5 * scale, _SLATE, scale)
 
 
-def draw_warning(image: np.ndarray, text: str) -> None:
-    """An amber strip at the top of the user's own preview (never on what the peer gets)."""
+def draw_note(image: np.ndarray, text: str, top: bool = False) -> None:
+    """An amber strip on the user's own preview (never on what the far side gets): the
+    decision's note along the bottom, a pose warning along the top."""
     h, w = image.shape[:2]
-    band = max(14, h // 14)
-    cv2.rectangle(image, (0, 0), (w - 1, band), _AMBER, thickness=-1)
-    _text(image, text, (w // 2, band // 2), 0.5 * max(w, 160) / 400, _SLATE, max(w, 160) / 400)
+    band, scale = max(14, h // 14), max(w, 160) / 400
+    y0 = 0 if top else h - band
+    cv2.rectangle(image, (0, y0), (w - 1, y0 + band - 1), _AMBER, thickness=-1)
+    _text(image, text, (w // 2, y0 + band // 2), 0.5 * scale, _SLATE, scale)
 
 
 def _text(image: np.ndarray, text: str, centre: tuple[int, int], scale: float,

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fingerprint_live.avatar.base import AvatarEngine
-
 from .appearance import CheckSchedule, DescriptorProcess
+from .avatar.base import AvatarEngine
 from .decision import Signal
 from .face_descriptor import DescriptorInfo, face_crop
 from .glitch import FailureWindow, GlitchDetector
@@ -49,26 +48,30 @@ class LiveEvent:
     glitch: bool = False  # the avatar check flags the avatar (or failed)
     warning: str = ""  # the driver's head pose is beyond what the avatar renders well
     signal: Signal | None = None  # what last moved the verifier's state
+    note: str = ""  # for the user's own view: verifying, checking, several faces in view...
 
     def to_json(self) -> dict:
         return {"type": "event", "time": round(self.time, 3), "state": self.state.value,
                 "previous": self.previous.value if self.previous else None,
                 "score": None if self.score is None else round(self.score, 4),
                 "action": self.action.value, "reason": self.reason, "glitch": self.glitch,
-                "warning": self.warning, "signal": self.signal and self.signal.value}
+                "warning": self.warning, "signal": self.signal and self.signal.value,
+                "note": self.note}
 
 
 @dataclass(frozen=True)
 class LiveFrame:
-    image: np.ndarray  # the guarded output, RGB uint8
+    image: np.ndarray  # the guarded output, RGB uint8: what the far side sees
     face: FaceLandmarks
     state: State
-    score: float | None
+    score: float | None  # the evidence (nats) the state follows, compared with ``bounds``
     decision: Decision
     lag: float  # stream seconds the verifier trails this frame
     event: LiveEvent | None  # set on the frame where state or action changed
     glitch: str | None = None  # why the avatar check flags the avatar, if it does
     warning: str | None = None  # the pose warning for the driver's own preview, if any
+    #: The evidence at which the state becomes VERIFIED and MISMATCH (None: no verifier yet).
+    bounds: tuple[float, float] | None = None
 
 
 class VerifierWorker:
@@ -78,6 +81,8 @@ class VerifierWorker:
     def __init__(self, verifier: StreamingVerifier, maxlen: int = QUEUE_FRAMES) -> None:
         self._verifier = verifier
         self.uses_appearance = Signal.APPEARANCE in verifier.signals
+        cfg = verifier.decision_config
+        self.bounds = (cfg.accept, -cfg.reject)
         self.state: State = verifier.state
         self.score: float | None = None
         self.signal: Signal | None = None  # what moved the state last
@@ -174,7 +179,8 @@ class Pipeline:
 
     ``avatar=None`` passes the input frame through (the receiver side, which checks an avatar
     stream it did not make). ``verifier=None`` means nothing checks the stream yet (for example
-    while enrolling): the guard marks every frame with ``waiting`` and never passes it clean.
+    while enrolling): unless the policy is OFF, every frame carries a banner that says
+    ``waiting``, so none goes out as if it had been checked.
     Unless the policy or ``guard.on_glitch`` is OFF, the avatar output is checked for glitches
     by ``detector`` (default: the shipped one) beside the frame path.
 
@@ -204,6 +210,7 @@ class Pipeline:
         self._glitch = GlitchWorker(detector or GlitchDetector.load()) if checked else None
         self._pose = PoseMonitor()
         self._last_face: float | None = None
+        self._verified_at: float | None = None  # the newest VERIFIED frame (or the start)
         self._calibrate = False
         self._previous: tuple | None = None
 
@@ -215,6 +222,7 @@ class Pipeline:
         if Signal.APPEARANCE in verifier.signals and self.descriptor_process is None:
             raise ValueError("this pipeline describes no faces: make it with faces=...")
         old, self._worker = self._worker, VerifierWorker(verifier)
+        self._verified_at = None  # the unverified grace starts again
         if old is not None:
             old.close()
 
@@ -254,17 +262,21 @@ class Pipeline:
         if worker is None:
             state, score, lag = State.WARMING_UP, None, 0.0
             decision = decide(self.guard, state, glitch=glitch)
-            if decision.action is Action.MARK:
-                decision = Decision(Action.MARK, self.waiting)
+            if self.guard.policy is not Policy.OFF:
+                decision = Decision(Action.FLAG, self.waiting, self.waiting)
         else:
             state, score, lag = worker.state, worker.score, worker.lag()
-            decision = decide(self.guard, state, no_face_for=time - self._last_face, lag=lag,
+            if self._verified_at is None or state is State.VERIFIED:
+                self._verified_at = time
+            decision = decide(self.guard, state, no_face_for=time - self._last_face,
+                              unverified_for=time - self._verified_at, lag=lag,
                               failure=self._failure(worker), faces=face.num_faces,
                               glitch=glitch)
         draw(image, decision)
         signal = worker.signal if worker is not None else None
         event = self._event(time, state, score, decision, glitch, warning, signal)
-        return LiveFrame(image, face, state, score, decision, lag, event, glitch, warning)
+        return LiveFrame(image, face, state, score, decision, lag, event, glitch, warning,
+                         worker.bounds if worker is not None else None)
 
     def _failure(self, worker: VerifierWorker) -> str | None:
         """Why the verdict cannot be trusted: the verifier or the face check has failed."""
@@ -292,13 +304,13 @@ class Pipeline:
     def _event(self, time: float, state: State, score: float | None, decision: Decision,
                glitch: str | None, warning: str | None,
                signal: Signal | None) -> LiveEvent | None:
-        key = (state, decision.action, glitch is not None, warning)
+        key = (state, decision.action, decision.note, glitch is not None, warning)
         if key == self._previous:
             return None
         previous = self._previous[0] if self._previous else None
         self._previous = key
         event = LiveEvent(time, state, previous, score, decision.action, decision.reason,
-                          glitch is not None, warning or "", signal)
+                          glitch is not None, warning or "", signal, decision.note)
         if self.on_event is not None:
             self.on_event(event)
         return event

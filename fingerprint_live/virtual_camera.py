@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import FingerprintError, MediaError
-from .guard import draw_warning
+from .guard import draw_note
 from .media import iter_video
 from .pipeline import LiveFrame, Pipeline
 
@@ -115,19 +115,26 @@ class Preview:
 
 
 def status_line(out: LiveFrame, fps: float) -> str:
-    score = "  -  " if out.score is None else f"{out.score:.2f}"
+    """The user's own status: state, the evidence beside its thresholds, what others see."""
+    evidence = "  -  " if out.score is None else f"{out.score:+.1f}"
+    if out.bounds is not None:
+        evidence += f" (VERIFIED at {out.bounds[0]:+.0f}, MISMATCH at {out.bounds[1]:+.0f})"
     reason = f" ({out.decision.reason})" if out.decision.reason else ""
-    action = out.decision.action.value + reason
     warning = f"  [{out.warning}]" if out.warning else ""
-    return f"{out.state.value:<10} score {score}  {fps:5.1f} fps  {action}{warning}"
+    return (f"{out.state.value:<10} evidence {evidence}  {fps:5.1f} fps  others see: "
+            f"{out.decision.action.value}{reason}{warning}")
 
 
 def _preview_image(out: LiveFrame) -> np.ndarray:
-    """What the user sees of their own output: the sent frame, plus the pose warning."""
-    if not out.warning:
+    """What the user sees of their own output: the sent frame, plus the decision's note
+    (verifying, checking...) and the pose warning, which the far side never sees."""
+    if not out.warning and not out.decision.note:
         return out.image
     image = out.image.copy()
-    draw_warning(image, out.warning)
+    if out.decision.note:
+        draw_note(image, out.decision.note)
+    if out.warning:
+        draw_note(image, out.warning, top=True)
     return image
 
 

@@ -30,10 +30,6 @@ IMPOSTOR = "liveportrait/driving/d12.mp4"
 #: poor appearance impostor: dlib's descriptor puts him 0.45-0.5 from M030, about as close as
 #: two recordings of one person; see BENCHMARKS.md.)
 OTHER_FACE = MEAD.format("W009", "happy_level3_001")
-#: A call that starts with the impostor must be MISMATCH, and their frames blocked, within this
-#: many seconds of frame 0: the first full window (2 s), ten bad scores in a row 0.2 s apart
-#: (1.8 s, VerifierConfig.mismatch_after), and slack for the frame path.
-TAKEOVER_S = 4.5
 
 SLATE = np.array([28, 28, 36])
 AMBER = np.array([235, 170, 20])

@@ -13,7 +13,7 @@ from shared_data import clip
 from fingerprint_live.avatar.default_avatar import DefaultAvatar
 from fingerprint_live.avatar.portrait import load_portrait
 from fingerprint_live.embedder import Embedder
-from fingerprint_live.guard import Action, Decision, GuardConfig, Policy, decide, draw
+from fingerprint_live.guard import Action, Decision, GuardConfig, Policy, decide, draw, draw_note
 from fingerprint_live.media import iter_video
 from fingerprint_live.pipeline import LiveFrame, Pipeline
 from fingerprint_live.verifier import State, StreamingVerifier
@@ -40,11 +40,19 @@ def test_decide_blocks_by_default_and_flags_only_when_asked() -> None:
     assert decide(block, State.MISMATCH).action is Action.BLOCK
     assert decide(flag, State.MISMATCH).action is Action.FLAG
     assert decide(off, State.MISMATCH).action is Action.PASS
-    assert decide(block, State.VERIFIED).action is Action.PASS
-    assert decide(block, State.WARMING_UP) == Decision(Action.MARK, "verifying")
-    assert decide(block, State.SUSPECT).action is Action.MARK
-    assert decide(block, State.NO_FACE, no_face_for=1.0).action is Action.MARK  # within grace
+    assert decide(block, State.VERIFIED) == Decision(Action.PASS, "", "")
+    # before a verdict and while it wavers the far side sees nothing; the user sees a note
+    assert decide(block, State.WARMING_UP) == Decision(Action.PASS, "", "verifying")
+    assert decide(block, State.SUSPECT) == Decision(Action.PASS, "", "checking")
+    assert decide(block, State.VERIFIED, faces=2) == Decision(Action.PASS, "",
+                                                               "several faces in view")
+    assert decide(block, State.NO_FACE, no_face_for=1.0).action is Action.PASS  # within grace
     assert decide(block, State.NO_FACE, no_face_for=2.5).action is Action.BLOCK
+    # a verdict that never settles (a photo, a face swap) fails closed after the grace
+    assert decide(block, State.SUSPECT, unverified_for=9.0).action is Action.PASS
+    late = decide(block, State.SUSPECT, unverified_for=11.0)
+    assert late.action is Action.BLOCK and "not verified for 11 s" == late.reason
+    assert decide(flag, State.WARMING_UP, unverified_for=11.0).action is Action.FLAG
     assert decide(block, State.VERIFIED, lag=1.5).action is Action.BLOCK
     assert decide(flag, State.VERIFIED, failure="boom").action is Action.FLAG
     assert "boom" in decide(block, State.VERIFIED, failure="boom").reason
@@ -55,7 +63,9 @@ def test_drawing_is_in_place_and_visible() -> None:
     draw(image, Decision(Action.BLOCK, "not the enrolled user"))
     assert is_slate(image) and image.max() > 200  # slate with white text
     image = np.full((256, 256, 3), 128, np.uint8)
-    draw(image, Decision(Action.MARK, "verifying"))
+    draw(image, Decision(Action.PASS, "", "verifying"))
+    assert (image == 128).all(), "the note is for the user's own view, never the far side"
+    draw_note(image, "verifying")
     assert has_mark(image) and not is_slate(image) and (image[100] == 128).all()
     image = np.full((256, 256, 3), 128, np.uint8)
     draw(image, Decision(Action.FLAG, "not the enrolled user"))
@@ -74,7 +84,7 @@ def test_flag_policy_keeps_the_avatar_and_reports_the_impostor(
     assert flagged, [(e.time, e.state) for e in events]
     assert not any(is_slate(o.image) for o in out)
     assert any(e.state is State.MISMATCH and e.action is Action.FLAG for e in events)
-    assert events[0].state is State.WARMING_UP and events[0].action is Action.MARK
+    assert events[0].state is State.WARMING_UP and events[0].action is Action.PASS
 
 
 @pytest.mark.slow
@@ -85,7 +95,8 @@ def test_no_face_longer_than_the_grace_period_blocks(enrollment, embedder, portr
     pipeline = Pipeline(DefaultAvatar(portrait), StreamingVerifier(enrollment, embedder))
     out = run(pipeline, face + empty)
     by_time = {round(t, 2): o for (_, t), o in zip(face + empty, out, strict=True)}
-    assert by_time[2.0].decision.action is Action.MARK  # 1 s without a face: within grace
+    assert by_time[2.0].decision.action is Action.PASS  # 1 s without a face: within grace
+    assert by_time[2.0].decision.note == "no face"
     late = by_time[4.96]
     assert late.state is State.NO_FACE and late.decision.action is Action.BLOCK
     assert is_slate(late.image) and "no face" in late.decision.reason

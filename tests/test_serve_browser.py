@@ -11,70 +11,19 @@ import io
 import json
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
-from aiohttp import FormData, web
 from live_helpers import GENUINE, IMPOSTOR
 from PIL import Image
+from serve_helpers import FLAGS, chromium, offer_body, post_offer, serving, write_y4m
 from shared_data import clip
 
 from fingerprint_live.avatar.portrait import DEFAULT_PORTRAIT
-from fingerprint_live.serve import ServeConfig, make_app
-from fingerprint_live.webrtc.file_track import letterbox
-
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-    "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
-    "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-]
-
-
-@contextmanager
-def serving(config: ServeConfig) -> Iterator[int]:
-    """The app on 127.0.0.1 (a free port) in a thread with its own event loop."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    runner = web.AppRunner(make_app(config))
-
-    async def start() -> int:
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        return site._server.sockets[0].getsockname()[1]
-
-    try:
-        yield asyncio.run_coroutine_threadsafe(start(), loop).result(60)
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-
-
-def write_y4m(video: Path, out: Path, size: tuple[int, int] = (640, 480)) -> None:
-    """The clip as a raw 4:2:0 ``.y4m``, the format Chromium's fake camera reads (it loops)."""
-    width, height = size
-    with av.open(str(video)) as src, open(out, "wb") as fh:
-        fh.write(f"YUV4MPEG2 W{width} H{height} F25:1 Ip A1:1 C420jpeg\n".encode())
-        for frame in src.decode(video=0):
-            rgb = letterbox(frame.to_ndarray(format="rgb24"), size)
-            yuv = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
-            fh.write(b"FRAME\n" + yuv.to_ndarray().tobytes())
-
-
-def chromium() -> str:
-    if Path(CHROMIUM).is_file():
-        return CHROMIUM
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{CHROMIUM} is missing: CI installs Debian's chromium (.ci/run)")
-    pytest.skip(f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)")
+from fingerprint_live.enrollment import Enrollment
+from fingerprint_live.serve import ServeConfig
 
 
 @pytest.mark.slow
@@ -109,44 +58,76 @@ def test_the_page_enrolls_then_shows_the_avatar_and_a_verdict(tmp_path) -> None:
             frames = page.evaluate("shownFrames")
             status = page.text_content("#status")
             error = page.text_content("#error")
+            saved = page.evaluate("""async () => {
+                const link = document.getElementById('save');
+                if (link.hidden) return null;
+                const bytes = await (await fetch(link.href)).arrayBuffer();
+                return Array.from(new Uint8Array(bytes)); }""")
         finally:
             browser.close()
     assert size == [256, 256], "the page must show the avatar stream"
     assert frames > 50, f"only {frames} avatar frames were shown"
-    assert "fps" in status and "latency" in status and "score" in status, status
+    assert "fps" in status and "latency" in status and "evidence" in status, status
+    assert "VERIFIED at" in status and "others see" in status, status
     assert not error, error
-
-
-async def _post(port: int, data: FormData) -> tuple[int, dict]:
-    from aiohttp import ClientSession
-
-    async with ClientSession() as http, http.post(f"http://127.0.0.1:{port}/offer",
-                                                  data=data) as response:
-        return response.status, await response.json()
-
-
-def _form(**fields) -> FormData:
-    data = FormData()
-    for name, value in fields.items():
-        if isinstance(value, bytes):
-            data.add_field(name, value, filename="upload.bin")
-        else:
-            data.add_field(name, value)
-    return data
+    assert saved is not None, "after enrolling, the page offers to save the enrollment"
+    kept = Enrollment.from_bytes(bytes(saved))
+    assert kept.appearance is not None and len(kept.motion.vectors) > 0
 
 
 def test_offers_and_uploads_are_checked() -> None:
     with serving(ServeConfig()) as port:
-        status, body = asyncio.run(_post(port, _form(type="offer", sdp="v=0\n" * 20_000)))
+        def post(**fields) -> tuple[int, dict]:
+            return asyncio.run(post_offer(port, offer_body(type="offer", **fields)))
+
+        status, body = post(sdp="v=0\n" * 20_000)
         assert status == 413 and "SDP" in body["error"]
         not_image = Path("/etc/hostname").read_bytes() if Path("/etc/hostname").exists() else b"x"
-        status, body = asyncio.run(_post(port, _form(type="offer", sdp="v=0", avatar=not_image)))
+        status, body = post(sdp="v=0", avatar=not_image)
         assert status == 400 and "not an image" in body["error"]
-        status, body = asyncio.run(_post(port, _form(
-            type="offer", sdp="v=0", avatar=b"\0" * (6 << 20))))
+        status, body = post(sdp="v=0", avatar=b"\0" * (6 << 20))
         assert status == 413 and "5 MiB" in body["error"]
-        status, body = asyncio.run(_post(port, _form(type="offer", sdp="v=0", policy="off")))
-        assert status == 400
+        status, body = post(sdp="v=0", policy="off")
+        assert status == 400 and "policy" in body["error"]
+        status, body = post(sdp="v=0", enrollment=b"not an enrollment")
+        assert status == 400 and "enrollment" in body["error"]
+        status, body = post(sdp="v=0", avatar="%%% not base64")
+        assert status == 400 and "base64" in body["error"]
+
+
+def test_the_page_gets_its_config_and_a_favicon() -> None:
+    from urllib.request import urlopen
+
+    with serving(ServeConfig()) as port:
+        base = f"http://127.0.0.1:{port}"
+        config = json.loads(urlopen(f"{base}/config").read())
+        page = urlopen(f"{base}/").read().decode()
+        icon = urlopen(f"{base}/favicon.ico")
+        assert icon.status == 200 and b"<svg" in icon.read()
+    assert config == {"enrollment": "page", "seconds": 12.0, "seconds_range": [4.0, 60.0]}
+    default = page.split('id="seconds" value="', 1)[1].split('"', 1)[0]
+    assert float(default) == config["seconds"], "the page's default recording is the server's"
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    assert f"record {config['seconds']:.0f} s of natural talking" in readme
+
+
+def test_a_fixed_enrollment_cannot_be_replaced_by_a_page(enrollment, tmp_path) -> None:
+    """serve --enrollment: every call is checked against it; a page can neither bring
+    another enrollment nor download the owner's."""
+    from urllib.error import HTTPError
+    from urllib.request import urlopen
+
+    owner = tmp_path / "owner.fpe"
+    enrollment.save(owner)
+    with serving(ServeConfig(enrollment=owner)) as port:
+        config = json.loads(urlopen(f"http://127.0.0.1:{port}/config").read())
+        status, body = asyncio.run(post_offer(port, offer_body(
+            type="offer", sdp="v=0", enrollment=owner.read_bytes())))
+        with pytest.raises(HTTPError) as missing:
+            urlopen(f"http://127.0.0.1:{port}/enrollment/anything")
+    assert config["enrollment"] == "fixed"
+    assert status == 400 and "its own enrollment" in body["error"]
+    assert missing.value.code == 404
 
 
 def test_sessions_are_bounded_with_a_clear_refusal() -> None:
@@ -166,11 +147,11 @@ def test_sessions_are_bounded_with_a_clear_refusal() -> None:
     sdp = asyncio.run(offer())
     with serving(ServeConfig(max_sessions=1)) as port:
         portrait = DEFAULT_PORTRAIT.read_bytes()
-        status, body = asyncio.run(_post(port, _form(type="offer", sdp=sdp, avatar=portrait)))
+        status, body = asyncio.run(post_offer(port, offer_body(type="offer", sdp=sdp,
+                                                               avatar=portrait)))
         assert status == 200 and body["type"] == "answer", body
-        status, body = asyncio.run(_post(port, _form(type="offer", sdp=sdp)))
+        status, body = asyncio.run(post_offer(port, offer_body(type="offer", sdp=sdp)))
         assert status == 503 and "busy" in body["error"]
-
 
 
 @pytest.mark.slow
@@ -202,10 +183,10 @@ def test_concurrent_sessions_are_isolated() -> None:
         drains = []
         pc.on("track", lambda t: drains.append(asyncio.ensure_future(drain(t))))
         await pc.setLocalDescription(await pc.createOffer())
-        fields = {"type": "offer", "sdp": pc.localDescription.sdp, "seconds": "4"}
+        fields = {"type": "offer", "sdp": pc.localDescription.sdp, "seconds": 4}
         if avatar is not None:
             fields["avatar"] = avatar
-        status, answer = await _post(port, _form(**fields))
+        status, answer = await post_offer(port, offer_body(**fields))
         assert status == 200, answer
         await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
         await asyncio.sleep(4)
@@ -257,3 +238,44 @@ def test_the_recorder_enrolls_from_face_frames_only(embedder, descriptor) -> Non
     enrollment, error = results[0]
     assert error is None and len(enrollment.motion.vectors) > 0 and enrollment.seconds >= 2
     assert len(enrollment.appearance.vectors) >= 3
+
+
+@pytest.mark.slow
+def test_an_aiortc_client_posting_json_gets_the_avatar_at_20_fps(enrollment) -> None:
+    """An outside client in aiortc's own style: JSON offer with a saved enrollment, avatar
+    back at camera rate, verified at once (no page enrollment)."""
+    from aiortc import RTCPeerConnection, RTCSessionDescription
+
+    from fingerprint_live.webrtc import VideoFileTrack, rtc_configuration
+
+    async def call(port: int) -> tuple[list[float], list[dict]]:
+        pc = RTCPeerConnection(rtc_configuration())
+        arrivals, messages = [], []
+        pc.createDataChannel("events").on("message", lambda m: messages.append(json.loads(m)))
+        pc.addTrack(VideoFileTrack([clip(GENUINE)], size=(640, 480), loops=3))
+
+        async def drain(track) -> None:
+            while True:
+                await track.recv()
+                arrivals.append(asyncio.get_running_loop().time())
+
+        drains = []
+        pc.on("track", lambda t: drains.append(asyncio.ensure_future(drain(t))))
+        await pc.setLocalDescription(await pc.createOffer())
+        status, answer = await post_offer(port, offer_body(
+            type="offer", sdp=pc.localDescription.sdp, enrollment=enrollment.to_bytes()))
+        assert status == 200, answer
+        await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
+        await asyncio.sleep(8)
+        await pc.close()
+        for d in drains:
+            d.cancel()
+        return arrivals, messages
+
+    with serving(ServeConfig()) as port:
+        arrivals, messages = asyncio.run(call(port))
+    settled = [t for t in arrivals if t >= arrivals[0] + 2]  # after the first 2 s
+    fps = (len(settled) - 1) / (settled[-1] - settled[0])
+    assert fps >= 20, f"{fps:.1f} fps"
+    phases = {m.get("phase") for m in messages if m["type"] == "status"}
+    assert phases == {"verifying"}, "a brought enrollment verifies at once"

@@ -5,43 +5,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-import pyvirtualcam
+from camera_helpers import RecordingBackend
 from live_helpers import IMPOSTOR, OTHER_FACE, has_mark, is_slate
 from shared_data import clip
 
 from fingerprint_live.cli import main
 from fingerprint_live.media import iter_video
-
-
-class RecordingBackend:
-    """A pyvirtualcam backend that keeps every frame it is sent."""
-
-    frames: list[np.ndarray] = []
-
-    def __init__(self, *, width: int, height: int, fps: float, fourcc: int, device, **kw) -> None:
-        self.shape = (height, width, 3)
-        RecordingBackend.frames = []
-
-    def send(self, frame: np.ndarray) -> None:
-        RecordingBackend.frames.append(frame.reshape(self.shape).copy())
-
-    def close(self) -> None:
-        pass
-
-    def device(self) -> str:
-        return "recording"
-
-    def native_fourcc(self) -> None:
-        return None
-
-
-class MissingBackend(RecordingBackend):
-    def __init__(self, **kw) -> None:
-        raise RuntimeError("device not found")
-
-
-pyvirtualcam.register_backend("fl-recording", RecordingBackend)
-pyvirtualcam.register_backend("fl-missing", MissingBackend)
 
 
 @pytest.mark.slow
@@ -56,7 +25,7 @@ def test_the_virtual_camera_gets_the_guarded_avatar(tmp_path, enrollment) -> Non
     sent = RecordingBackend.frames
     inputs = [cv2.resize(f.image, (256, 256)) for f in iter_video(impostor)]
     assert len(sent) == len(inputs) and sent[0].shape == (256, 256, 3)
-    assert has_mark(sent[5]), "before a verdict the frames carry the verifying mark"
+    assert not has_mark(sent[5]), "notes are for the user's preview, not the virtual camera"
     # the avatar, not the camera image, goes out
     assert np.abs(sent[5][:200].astype(int) - inputs[5][:200]).mean() > 20
     blocked = [i for i, f in enumerate(sent) if is_slate(f)]

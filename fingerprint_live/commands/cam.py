@@ -28,11 +28,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--avatar", type=Path, default=None,
                    help="portrait image (default: the public-domain NASA astronaut photo)")
     p.add_argument("--size", type=int, default=256, help="avatar side in pixels (default: 256)")
-    p.add_argument("--policy", choices=[p.value for p in Policy], default="block",
-                   help="on mismatch: block (slate), flag (banner), off (default: block)")
-    p.add_argument("--on-glitch", choices=[p.value for p in Policy], default="flag",
+    p.add_argument("--policy", type=Policy, choices=list(Policy), default=Policy.BLOCK,
+                   help="on mismatch: block (slate), flag (banner), off (default: %(default)s)")
+    p.add_argument("--on-glitch", type=Policy, choices=list(Policy), default=Policy.FLAG,
                    help="when the avatar renders badly: flag (banner), block (slate), off "
-                   "(default: flag)")
+                   "(default: %(default)s)")
     p.add_argument("--fps", type=float, default=25.0, help="virtual camera rate (default: 25)")
     p.add_argument("--backend", default=None,
                    help="pyvirtualcam backend, e.g. v4l2loopback, obs (default: the first found)")
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         faces = load_info(args.model)
         enrollment = Enrollment.load(args.enrollment, embedder.info.model_id, faces.model_id)
         verifier = StreamingVerifier(enrollment, embedder, appearance=faces)
-    elif args.policy != "off":
+    elif args.policy is not Policy.OFF:
         raise FingerprintError("--enrollment FILE is needed to check who drives the avatar "
                                "(make one with `fingerprint-live enroll`); --policy off sends the "
                                "avatar unchecked.")

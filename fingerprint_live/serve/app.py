@@ -1,23 +1,34 @@
 """The aiohttp app: the page, its script, and ``POST /offer`` that starts a session.
 
+Signalling follows aiortc's examples: ``POST /offer`` takes the JSON ``{"sdp", "type"}``, with
+optional fields ``policy`` (block or flag), ``seconds`` (the enrollment recording's length),
+``avatar`` (a portrait, base64) and ``enrollment`` (an ``.fpe`` file, base64), and answers the
+same JSON plus the session's id.
+
+Who is authorized: with ``ServeConfig.enrollment`` every session verifies against that file and
+no page can enroll or bring its own; without it each page records its enrollment (and may save
+it, ``GET /enrollment/<session>``) or brings one it saved.
+
 Limits that keep one page from hurting the server or other sessions: a request body bound, an
-SDP size bound, a bound on live sessions (a clear 503 past it), and uploads checked as images.
-The page sends the portrait's bytes, never a name, so it cannot point at a server file.
+SDP size bound, a bound on live sessions (a clear 503 past it), and uploads checked as images
+or enrollments. The page sends the portrait's bytes, never a name, so it cannot point at a
+server file.
 """
 
 from __future__ import annotations
 
-import json
+import base64
+import binascii
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from aiohttp import web
 
-from fingerprint_live.avatar.portrait import load_portrait
-
+from ..avatar.portrait import load_portrait
 from ..embedder import Embedder
-from ..errors import FingerprintError
+from ..enrollment import Enrollment
+from ..errors import EnrollmentError, FingerprintError
 from ..face_descriptor import DescriptorInfo, load_info
 from ..guard import GuardConfig, Policy
 from ..webrtc import loopback_only
@@ -27,14 +38,18 @@ from .session import Session
 STATIC = Path(__file__).parent / "static"
 #: Largest SDP offer accepted, in characters (a browser's offer is a few KiB).
 MAX_SDP = 32 << 10
-#: Enrollment recording length the page may ask for, in seconds.
+#: Largest enrollment a page may bring, in bytes (a minute of enrollment is about 100 KB).
+MAX_ENROLLMENT = 1 << 20
+#: Enrollment recording length the page may ask for, and its default, in seconds.
 ENROLL_SECONDS = (4.0, 60.0)
+ENROLL_DEFAULT = 12.0
 
 SESSIONS = web.AppKey("sessions", dict)
 CONFIG = web.AppKey("config", object)
 EMBEDDER = web.AppKey("embedder", Embedder)
 FACES = web.AppKey("faces", DescriptorInfo)
 PORTRAIT = web.AppKey("portrait", np.ndarray)
+OWNER = web.AppKey("owner", object)  # the fixed enrollment, or None
 
 
 @dataclass(frozen=True)
@@ -43,19 +58,33 @@ class ServeConfig:
     loopback_ice: bool = True  # offer only 127.0.0.1 candidates (the server is bound there)
     stun: str | None = None  # a STUN URL, only when the user asks for one
     model_dir: str | None = None
-    on_glitch: str = "flag"  # the guard's answer to an avatar glitch: flag, block or off
+    on_glitch: Policy = Policy.FLAG  # the guard's answer to an avatar glitch
+    enrollment: Path | None = None  # verify every session against this file; no page enrolls
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "on_glitch", Policy(self.on_glitch))
 
 
 def make_app(config: ServeConfig | None = None) -> web.Application:
     config = config or ServeConfig()
-    app = web.Application(client_max_size=MAX_BYTES + MAX_SDP + (64 << 10))
+    app = web.Application(client_max_size=(MAX_BYTES + MAX_ENROLLMENT) * 4 // 3 + MAX_SDP
+                          + (64 << 10))
     app[CONFIG], app[SESSIONS] = config, {}
     app[EMBEDDER] = Embedder(config.model_dir)
     app[FACES] = load_info(config.model_dir)
+    app[OWNER] = None
+    if config.enrollment is not None:
+        app[OWNER] = Enrollment.load(config.enrollment, app[EMBEDDER].info.model_id,
+                                     app[FACES].model_id)
+        if app[OWNER].appearance is None:
+            raise EnrollmentError(f"{config.enrollment}: it holds no face; enroll again.")
     app[PORTRAIT] = load_portrait()
-    app.router.add_get("/", _page)
-    app.router.add_get("/app.js", _script)
+    for route, name in (("/", "index.html"), ("/app.js", "app.js"),
+                        ("/favicon.svg", "favicon.svg"), ("/favicon.ico", "favicon.svg")):
+        app.router.add_get(route, _static(name))
+    app.router.add_get("/config", _config)
     app.router.add_post("/offer", _offer)
+    app.router.add_get("/enrollment/{session}", _enrollment)
     app.cleanup_ctx.append(_lifetime)
     return app
 
@@ -70,12 +99,18 @@ async def _lifetime(app: web.Application):
         await session.close()
 
 
-async def _page(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(STATIC / "index.html")
+def _static(name: str):
+    async def handler(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC / name)
+
+    return handler
 
 
-async def _script(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(STATIC / "app.js")
+async def _config(request: web.Request) -> web.Response:
+    """What the page needs to know before it starts."""
+    fixed = request.app[OWNER] is not None
+    return web.json_response({"enrollment": "fixed" if fixed else "page",
+                              "seconds": ENROLL_DEFAULT, "seconds_range": ENROLL_SECONDS})
 
 
 def _refuse(status: int, message: str) -> web.Response:
@@ -86,34 +121,42 @@ async def _offer(request: web.Request) -> web.Response:
     app = request.app
     sessions: dict[str, Session] = app[SESSIONS]
     try:
-        form = await request.post()
+        body = await request.json()
     except web.HTTPRequestEntityTooLarge:
         return _refuse(413, "the request is too large (the image may be at most "
-                       f"{MAX_BYTES >> 20} MiB).")
-    except (ValueError, UnicodeDecodeError, AssertionError) as exc:  # a malformed form body
-        return _refuse(400, f"the request is not a readable form ({exc}).")
-    sdp, kind = str(form.get("sdp", "")), str(form.get("type", ""))
-    if kind != "offer" or not sdp:
-        return _refuse(400, "expected an SDP offer (fields sdp and type=offer).")
+                       f"{MAX_BYTES >> 20} MiB, an enrollment {MAX_ENROLLMENT >> 20} MiB).")
+    except (ValueError, UnicodeDecodeError) as exc:
+        return _refuse(400, f"the request is not JSON ({exc}); send {{\"sdp\", \"type\"}}.")
+    if not isinstance(body, dict):
+        return _refuse(400, 'expected a JSON object {"sdp": ..., "type": "offer"}.')
+    sdp, kind = body.get("sdp"), body.get("type")
+    if kind != "offer" or not isinstance(sdp, str) or not sdp:
+        return _refuse(400, 'expected an SDP offer: {"sdp": ..., "type": "offer"}.')
     if len(sdp) > MAX_SDP:
         return _refuse(413, f"the SDP offer is larger than {MAX_SDP} characters.")
     try:
-        seconds = float(form.get("seconds", 10))
-        policy = Policy(str(form.get("policy", "block")))
-    except ValueError:
+        seconds = float(body.get("seconds", ENROLL_DEFAULT))
+        policy = Policy(body.get("policy", "block"))
+    except (ValueError, TypeError):
         return _refuse(400, "seconds must be a number and policy one of block, flag.")
     if policy is Policy.OFF or not ENROLL_SECONDS[0] <= seconds <= ENROLL_SECONDS[1]:
         return _refuse(400, f"policy must be block or flag, seconds from {ENROLL_SECONDS[0]:.0f}"
                        f" to {ENROLL_SECONDS[1]:.0f}.")
+    try:
+        portrait = _portrait(app, body.get("avatar"))
+    except FingerprintError as exc:
+        status = 413 if "MiB" in str(exc) else 400
+        return _refuse(status, f"avatar image: {exc}")
+    try:
+        enrollment = _enrollment_of(app, body.get("enrollment"))
+    except FingerprintError as exc:
+        return _refuse(400, f"enrollment: {exc}")
     if len(sessions) >= app[CONFIG].max_sessions:
         return _refuse(503, f"the server is busy: {len(sessions)} sessions are live, the most "
                        "it runs at once; try again when one ends.")
-    try:
-        session = Session(_portrait(app, form.get("avatar")), app[EMBEDDER], app[FACES], seconds,
-                          GuardConfig(policy=policy, on_glitch=app[CONFIG].on_glitch),
-                          app[CONFIG].stun)
-    except FingerprintError as exc:
-        return _refuse(400, f"avatar image: {exc}")
+    session = Session(portrait, app[EMBEDDER], app[FACES], seconds,
+                      GuardConfig(policy=policy, on_glitch=app[CONFIG].on_glitch),
+                      app[CONFIG].stun, enrollment)
     sessions[session.id] = session
 
     async def _on_state() -> None:
@@ -128,13 +171,50 @@ async def _offer(request: web.Request) -> web.Response:
         await session.close()  # ...on bad input; any of it must free the session's slot
         sessions.pop(session.id, None)
         return _refuse(400, f"the offer was not usable: {exc or type(exc).__name__}")
-    return web.Response(text=json.dumps({"sdp": answer.sdp, "type": answer.type,
-                                         "session": session.id}),
-                        content_type="application/json")
+    return web.json_response({"sdp": answer.sdp, "type": answer.type, "session": session.id})
 
 
-def _portrait(app: web.Application, field) -> np.ndarray:
+async def _enrollment(request: web.Request) -> web.Response:
+    """The enrollment a page recorded in its session, as an ``.fpe`` file to keep."""
+    session = request.app[SESSIONS].get(request.match_info["session"])
+    if session is None or session.enrollment is None or not session.recorded:
+        return _refuse(404, "no enrollment was recorded in this session.")
+    return web.Response(body=session.enrollment.to_bytes(), content_type="application/octet-stream",
+                        headers={"Content-Disposition":
+                                 'attachment; filename="fingerprint-live.fpe"'})
+
+
+def _decoded(field: object, limit: int, what: str) -> bytes:
+    """The bytes of a base64 field, refused past ``limit`` bytes."""
+    if not isinstance(field, str):
+        raise FingerprintError(f"the {what} must be a base64 string.")
+    if len(field) > limit * 4 // 3 + 4:
+        raise FingerprintError(f"the {what} is larger than {limit >> 20} MiB.")
+    try:
+        return base64.b64decode(field, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise FingerprintError(f"the {what} is not valid base64 ({exc}).") from exc
+
+
+def _portrait(app: web.Application, field: object) -> np.ndarray:
     """The default portrait, or the uploaded one once it is a readable image."""
-    if not isinstance(field, web.FileField):
+    if field is None:
         return app[PORTRAIT]
-    return decode_portrait(field.file.read(MAX_BYTES + 1))
+    return decode_portrait(_decoded(field, MAX_BYTES, "image"))
+
+
+def _enrollment_of(app: web.Application, field: object) -> Enrollment | None:
+    """The fixed enrollment; else the page's own file, checked; else None (record one)."""
+    if app[OWNER] is not None:
+        if field is not None:
+            raise FingerprintError("this server verifies every call against its own "
+                                   "enrollment; a page cannot bring another.")
+        return app[OWNER]
+    if field is None:
+        return None
+    enrollment = Enrollment.from_bytes(_decoded(field, MAX_ENROLLMENT, "enrollment"))
+    enrollment.check_models(app[EMBEDDER].info.model_id, app[FACES].model_id,
+                            (app[EMBEDDER].info.dimension, app[FACES].dimension))
+    if enrollment.appearance is None:
+        raise EnrollmentError("it holds no face; enroll again.")
+    return enrollment

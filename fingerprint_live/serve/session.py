@@ -32,19 +32,27 @@ class Session:
     """The server half of one call: camera track in, guarded avatar track out."""
 
     def __init__(self, portrait: np.ndarray, embedder: Embedder, faces: DescriptorInfo,
-                 enroll_seconds: float, guard: GuardConfig, stun: str | None = None) -> None:
+                 enroll_seconds: float, guard: GuardConfig, stun: str | None = None,
+                 enrollment: Enrollment | None = None) -> None:
+        """With ``enrollment`` the call is verified against it at once; without, the first
+        ``enroll_seconds`` of face motion are recorded as this session's enrollment."""
         self.id = secrets.token_urlsafe(12)
         self.embedder, self.faces = embedder, faces
         self.pc = RTCPeerConnection(rtc_configuration(stun))
         self.channel: RTCDataChannel | None = None
         self.track: AvatarTrack | None = None
-        self.enrollment: Enrollment | None = None
+        self.enrollment = enrollment
+        self.recorded = False  # the enrollment was recorded here (and may be saved)
         self.error: str | None = None
         self.closed = False
         self.recorder = EnrollmentRecorder(enroll_seconds, embedder, faces, self._enrolled)
-        self.pipeline = Pipeline(DefaultAvatar(portrait), None, guard, on_face=self.recorder.add,
-                                 waiting="enrolling", faces=faces,
-                                 on_descriptor=self.recorder.add_descriptor)
+        verifier = (None if enrollment is None
+                    else StreamingVerifier(enrollment, embedder, appearance=faces))
+        self.pipeline = Pipeline(DefaultAvatar(portrait), verifier, guard, waiting="enrolling",
+                                 faces=faces)
+        if enrollment is None:
+            self.pipeline.on_face = self.recorder.add
+            self.pipeline.on_descriptor = self.recorder.add_descriptor
         self._loop = asyncio.get_running_loop()
         self._status: asyncio.Task | None = None
         self.pc.on("datachannel", self._on_channel)
@@ -77,12 +85,12 @@ class Session:
             self.pipeline.on_face = self.recorder.add
             self.pipeline.on_descriptor = self.recorder.add_descriptor
             return
-        self.enrollment, self.error = enrollment, None
+        self.enrollment, self.error, self.recorded = enrollment, None, True
         self.pipeline.on_face = self.pipeline.on_descriptor = None
         self.pipeline.set_verifier(StreamingVerifier(enrollment, self.embedder,
                                                      appearance=self.faces))
         self._loop.call_soon_threadsafe(self._send, {
-            "type": "enrolled", "seconds": round(enrollment.seconds, 1),
+            "type": "enrolled", "session": self.id, "seconds": round(enrollment.seconds, 1),
             "windows": len(enrollment.motion.vectors),
             "faces": len(enrollment.appearance.vectors)})
 
@@ -92,11 +100,13 @@ class Session:
         return {
             "type": "status",
             "phase": "verifying" if self.enrollment is not None else "enrolling",
-            "progress": round(self.recorder.progress, 3),
+            "progress": 1.0 if self.enrollment is not None else round(self.recorder.progress, 3),
             "state": last.state.value if last else None,
-            "score": None if last is None or last.score is None else round(last.score, 3),
-            "action": last.decision.action.value if last else None,
+            "score": None if last is None or last.score is None else round(last.score, 2),
+            "bounds": last.bounds if last else None,  # the score's VERIFIED and MISMATCH lines
+            "action": last.decision.action.value if last else None,  # what others see
             "reason": last.decision.reason if last else "",
+            "note": last.decision.note if last else "",  # for the user's own view
             "warning": last.warning if last else None,
             "error": self.error,
             **stats,

@@ -1,0 +1,82 @@
+"""Shared by the tests that run ``serve``: the app on a free port, JSON offers, Chromium."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import av
+import pytest
+from aiohttp import web
+
+from fingerprint_live.serve import ServeConfig, make_app
+from fingerprint_live.webrtc.file_track import letterbox
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--no-sandbox", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+    "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
+    "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+]
+
+
+@contextmanager
+def serving(config: ServeConfig) -> Iterator[int]:
+    """The app on 127.0.0.1 (a free port) in a thread with its own event loop."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    runner = web.AppRunner(make_app(config))
+
+    async def start() -> int:
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        return site._server.sockets[0].getsockname()[1]
+
+    try:
+        yield asyncio.run_coroutine_threadsafe(start(), loop).result(60)
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+
+
+def write_y4m(video: Path, out: Path, size: tuple[int, int] = (640, 480)) -> None:
+    """The clip as a raw 4:2:0 ``.y4m``, the format Chromium's fake camera reads (it loops)."""
+    width, height = size
+    with av.open(str(video)) as src, open(out, "wb") as fh:
+        fh.write(f"YUV4MPEG2 W{width} H{height} F25:1 Ip A1:1 C420jpeg\n".encode())
+        for frame in src.decode(video=0):
+            rgb = letterbox(frame.to_ndarray(format="rgb24"), size)
+            yuv = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+            fh.write(b"FRAME\n" + yuv.to_ndarray().tobytes())
+
+
+def chromium() -> str:
+    if Path(CHROMIUM).is_file():
+        return CHROMIUM
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{CHROMIUM} is missing: CI installs Debian's chromium (.ci/run)")
+    pytest.skip(f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)")
+
+
+async def post_offer(port: int, body: dict) -> tuple[int, dict]:
+    """POST /offer with a JSON body, as aiortc's examples do."""
+    from aiohttp import ClientSession
+
+    async with ClientSession() as http, http.post(f"http://127.0.0.1:{port}/offer",
+                                                  json=body) as response:
+        return response.status, await response.json()
+
+
+def offer_body(**fields) -> dict:
+    """An offer body; bytes fields (avatar, enrollment) go as base64."""
+    return {name: base64.b64encode(value).decode() if isinstance(value, bytes) else value
+            for name, value in fields.items()}
