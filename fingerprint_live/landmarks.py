@@ -10,6 +10,10 @@ take over the avatar. The 468 points come back in pixels; ``z`` uses the same pi
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,6 +76,9 @@ class LandmarkExtractor:
     """MediaPipe FaceMesh in video mode (tracking between frames); not thread-safe.
 
     Use ``static=True`` for unrelated still images, where tracking would carry a face over.
+    MediaPipe's C++ start-up lines (TensorFlow Lite's delegate, absl warnings) go to the
+    process's stderr when its graph starts and when it first finds a face; they mean nothing
+    to a user, so stderr is silenced around those moments only (see ``quiet_stderr``).
     """
 
     def __init__(self, static: bool = False, min_confidence: float = 0.5) -> None:
@@ -79,13 +86,18 @@ class LandmarkExtractor:
 
         self._static = static
         self._previous: np.ndarray | None = None  # the driver's points in the last frame
-        self._mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=static,
-            max_num_faces=MAX_FACES,
-            refine_landmarks=False,
-            min_detection_confidence=min_confidence,
-            min_tracking_confidence=min_confidence,
-        )
+        self._started = False  # the graph has run and found a face: it logs nothing more
+        with quiet_stderr():
+            self._mesh = mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=static,
+                max_num_faces=MAX_FACES,
+                refine_landmarks=False,
+                min_detection_confidence=min_confidence,
+                min_tracking_confidence=min_confidence,
+            )
+            # The graph starts on threads of its own and logs as it does: run it once here,
+            # so that it has started (and said so) before stderr is given back.
+            self._mesh.process(np.zeros((64, 64, 3), np.uint8))
 
     def process(self, rgb: np.ndarray) -> FaceLandmarks:
         """Landmarks of the driver's face in an RGB ``uint8`` frame of shape (H, W, 3)."""
@@ -95,8 +107,13 @@ class LandmarkExtractor:
         if height == 0 or width == 0:
             raise MediaError("the frame is empty (0 pixels)")
         small = _shrink(rgb)
-        result = self._mesh.process(small)
+        if self._started:
+            result = self._mesh.process(small)
+        else:
+            with quiet_stderr():
+                result = self._mesh.process(small)
         faces = result.multi_face_landmarks or []
+        self._started = self._started or bool(faces)
         if not faces:
             self._previous = None
             return FaceLandmarks(None, 0, width, height)
@@ -114,6 +131,20 @@ class LandmarkExtractor:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """File descriptor 2 goes to /dev/null inside (native code writes there, not sys.stderr)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _shrink(rgb: np.ndarray) -> np.ndarray:

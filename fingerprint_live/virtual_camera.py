@@ -41,6 +41,12 @@ def open_virtual_camera(width: int, height: int, fps: float, backend: str | None
     except ImportError as exc:
         raise FingerprintError("the virtual camera needs pyvirtualcam: "
                                "pip install 'fingerprint-live[live]'.") from exc
+    from pyvirtualcam.camera import BACKENDS
+
+    if backend is not None and backend not in BACKENDS:
+        raise FingerprintError(f"no virtual camera backend is called {backend!r}; this system "
+                               f"has: {', '.join(sorted(BACKENDS)) or 'none'}. Leave --backend "
+                               "out to use the first that works.")
     try:
         return pyvirtualcam.Camera(width, height, fps, fmt=pyvirtualcam.PixelFormat.RGB,
                                    backend=backend, device=device)

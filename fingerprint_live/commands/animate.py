@@ -21,7 +21,7 @@ from tqdm import tqdm
 from fingerprint_live.avatar.base import AvatarEngine
 from fingerprint_live.avatar.portrait import find_face, load_portrait
 
-from ..errors import FingerprintError, MediaError
+from ..errors import FingerprintError, MediaError, NoFaceError
 from ..landmarks import LandmarkExtractor
 from ..media import Frame, iter_video
 
@@ -67,6 +67,10 @@ def run(args: argparse.Namespace) -> int:
             writer.write(result.image)
             total += 1
             held += result.held
+    if held == total:
+        args.output.unlink(missing_ok=True)  # a still portrait is not an animation
+        raise NoFaceError(f"{args.driver}: no face was found in any of its {total} frames, so "
+                          "nothing moves the avatar; use a video of a face seen from the front.")
     print(f"wrote {args.output}: {total} frames at {float(rate):.2f} fps, "
           f"{held} held for lack of a face", file=sys.stderr)
     return 0

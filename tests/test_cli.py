@@ -1,0 +1,53 @@
+"""The command line as a user meets it: clean output, clear errors, no tracebacks.
+
+Run as real processes, so that what native code writes to file descriptor 2 is seen too.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from live_helpers import ENROLL, GENUINE
+from shared_data import clip
+
+NATIVE_NOISE = ("W0000", "XNNPACK", "absl::InitializeLog", "inference_feedback_manager")
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "fingerprint_live.cli", *args],
+                          capture_output=True, text=True, timeout=600, cwd=cwd)
+
+
+def test_enroll_and_verify_print_only_what_they_mean(tmp_path) -> None:
+    fpe = tmp_path / "me.fpe"
+    enrolled = run("enroll", *[str(clip(p)) for p in ENROLL[:3]], "-o", str(fpe),
+                   "--min-seconds", "5", "--json")
+    assert enrolled.returncode == 0, enrolled.stderr
+    assert json.loads(enrolled.stdout)["faces"] > 0
+    verified = run("verify", "--enrollment", str(fpe), str(clip(GENUINE)))
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stdout.strip().splitlines()[-1] == "verdict: VERIFIED"
+    for noise in NATIVE_NOISE:
+        assert noise not in enrolled.stderr + verified.stderr, (enrolled.stderr, verified.stderr)
+    human = run("enroll", *[str(clip(p)) for p in ENROLL[:3]], "-o", str(fpe),
+                "--min-seconds", "5")
+    assert human.stdout.startswith("enrolled 3 video(s)") and "face:" in human.stdout
+
+
+def test_bad_arguments_are_refused_in_one_line(tmp_path) -> None:
+    fpe = tmp_path / "none.fpe"
+    for args, message in (
+            (("verify", "--enrollment", str(fpe), str(clip(GENUINE)), "--threshold", "5"),
+             "cosine between -1 and 1"),
+            (("cam", "--backend", "foo", "--policy", "off", "--input", str(clip(GENUINE))),
+             "no virtual camera backend is called 'foo'"),
+            (("animate", "--driver", str(clip("pyfeat/feat/tests/data/no_face.mp4")), "-o",
+              str(tmp_path / "still.mp4")), "no face was found")):
+        done = run(*args)
+        assert done.returncode == 2, (args, done.stderr)
+        assert message in done.stderr and "Traceback" not in done.stderr, done.stderr
+        assert "Exception ignored" not in done.stderr, done.stderr
+    assert not (tmp_path / "still.mp4").exists(), "no still video is left behind"
