@@ -152,7 +152,7 @@ def main() -> int:
         runs = {}
         for name in args.variants:
             path = fold / f"eval_{name}.json"
-            cli(["eval", "--manifest", str(fold / "test.csv"), "--json", str(path), "--model",
+            cli(["eval", "--manifest", str(fold / "test.csv"), "-o", str(path), "--model",
                  str(fold / "model"), "--takeover", "--quiet", *VARIANTS[name]])
             runs[name] = json.loads(path.read_text())
         results.append(runs)

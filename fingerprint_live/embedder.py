@@ -19,7 +19,8 @@ from .windows import clip_windows, frame_rows, usable_seconds
 @dataclass(frozen=True)
 class ModelInfo:
     model_id: str  # sha256 of the network and its centre: enrollments are bound to it
-    dimension: int  # of the embeddings; they are compared by cosine
+    dimension: int  # of the embeddings
+    device: str  # where they are computed: cpu or cuda
     window: int
     stride: int
     fps: float
@@ -27,6 +28,7 @@ class ModelInfo:
     #: face) or ``avatar`` (the default avatar's rendering); fitted on held-out identities.
     calibrations: dict[str, Calibration]
     meta: dict
+    metric: str = "cosine"  # how embeddings are compared: higher is more alike
 
     def calibration(self, view: str = "camera") -> Calibration:
         """The calibration for ``view``; :class:`ModelError` when the model has none fitted."""
@@ -45,17 +47,33 @@ def model_id(onnx_blob: bytes, center: np.ndarray | None) -> str:
     return digest.hexdigest()
 
 
-class Embedder:
-    """Windows of motion features ``(W, T, C)`` -> unit embeddings ``(W, D)``.
+#: Where the embedder runs: onnxruntime's provider for each ``device``.
+PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
-    When the model carries a ``center`` (the mean embedding of its training windows), it is
-    subtracted before renormalising: the direction every window shares carries no identity, and
-    removing it spreads the scores of different people apart.
+
+class Embedder:
+    """Windows of motion features ``(W, T, C)`` -> unit embeddings ``(W, D)``, compared by
+    cosine (``info.dimension``, ``info.metric``; runs on ``info.device``).
+
+    ``device`` is ``cpu``, ``cuda`` (needs onnxruntime-gpu) or ``auto`` (CUDA when onnxruntime
+    offers it, else the CPU). When the model carries a ``center`` (the mean embedding of its
+    training windows), it is subtracted before renormalising: the direction every window shares
+    carries no identity, and removing it spreads the scores of different people apart.
     """
 
-    def __init__(self, model_dir: str | Path | None = None, threads: int = 1) -> None:
+    def __init__(self, model_dir: str | Path | None = None, device: str = "auto",
+                 threads: int = 1) -> None:
         import onnxruntime as ort
 
+        available = ort.get_available_providers()
+        if device == "auto":
+            device = "cuda" if PROVIDERS["cuda"] in available else "cpu"
+        if device not in PROVIDERS:
+            raise ModelError(f"device must be cpu, cuda or auto, not {device!r}.")
+        if PROVIDERS[device] not in available:
+            raise ModelError(f"onnxruntime here cannot run on {device} (it offers "
+                             f"{', '.join(available)}); install fingerprint-live[gpu] for CUDA, "
+                             "or use device='cpu'.")
         model_dir = model_dir_of(model_dir)
         onnx_path, meta_path = model_dir / "embedder.onnx", model_dir / "embedder.json"
         for p in (onnx_path, meta_path):
@@ -76,12 +94,11 @@ class Embedder:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
-        providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider")
-                     if p in ort.get_available_providers()]
-        self._session = ort.InferenceSession(blob, opts, providers=providers)
+        self._session = ort.InferenceSession(blob, opts, providers=[PROVIDERS[device]])
         self.info = ModelInfo(
             model_id=model_id(blob, self._center),
             dimension=int(self._session.get_outputs()[0].shape[1]),
+            device=device,
             window=int(meta["window"]),
             stride=int(meta["stride"]),
             fps=float(meta["fps"]),

@@ -21,6 +21,7 @@ import numpy as np
 from .appearance import CheckSchedule, DescriptorProcess
 from .avatar.base import AvatarEngine
 from .decision import Signal
+from .events import Event
 from .face_descriptor import DescriptorInfo, face_crop
 from .glitch import FailureWindow, GlitchDetector
 from .guard import Action, Decision, GuardConfig, Policy, decide, draw
@@ -36,30 +37,6 @@ GLITCH_EVERY = 3
 
 
 @dataclass(frozen=True)
-class LiveEvent:
-    """A change of verifier state, guard action, avatar glitch or pose warning."""
-
-    time: float
-    state: State
-    previous: State | None
-    score: float | None
-    action: Action
-    reason: str
-    glitch: bool = False  # the avatar check flags the avatar (or failed)
-    warning: str = ""  # the driver's head pose is beyond what the avatar renders well
-    signal: Signal | None = None  # what last moved the verifier's state
-    note: str = ""  # for the user's own view: verifying, checking, several faces in view...
-
-    def to_json(self) -> dict:
-        return {"type": "event", "time": round(self.time, 3), "state": self.state.value,
-                "previous": self.previous.value if self.previous else None,
-                "score": None if self.score is None else round(self.score, 4),
-                "action": self.action.value, "reason": self.reason, "glitch": self.glitch,
-                "warning": self.warning, "signal": self.signal and self.signal.value,
-                "note": self.note}
-
-
-@dataclass(frozen=True)
 class LiveFrame:
     image: np.ndarray  # the guarded output, RGB uint8: what the far side sees
     face: FaceLandmarks
@@ -67,7 +44,7 @@ class LiveFrame:
     score: float | None  # the evidence (nats) the state follows, compared with ``bounds``
     decision: Decision
     lag: float  # stream seconds the verifier trails this frame
-    event: LiveEvent | None  # set on the frame where state or action changed
+    event: Event | None  # set on the frame where state or action changed
     glitch: str | None = None  # why the avatar check flags the avatar, if it does
     warning: str | None = None  # the pose warning for the driver's own preview, if any
     #: The evidence at which the state becomes VERIFIED and MISMATCH (None: no verifier yet).
@@ -192,7 +169,7 @@ class Pipeline:
 
     def __init__(self, avatar: AvatarEngine | None, verifier: StreamingVerifier | None,
                  guard: GuardConfig | None = None,
-                 on_event: Callable[[LiveEvent], None] | None = None,
+                 on_event: Callable[[Event], None] | None = None,
                  on_face: Callable[[FaceLandmarks, float], None] | None = None,
                  waiting: str = "not enrolled", detector: GlitchDetector | None = None,
                  faces: DescriptorInfo | None = None,
@@ -303,20 +280,27 @@ class Pipeline:
 
     def _event(self, time: float, state: State, score: float | None, decision: Decision,
                glitch: str | None, warning: str | None,
-               signal: Signal | None) -> LiveEvent | None:
+               signal: Signal | None) -> Event | None:
         key = (state, decision.action, decision.note, glitch is not None, warning)
         if key == self._previous:
             return None
         previous = self._previous[0] if self._previous else None
         self._previous = key
-        event = LiveEvent(time, state, previous, score, decision.action, decision.reason,
-                          glitch is not None, warning or "", signal, decision.note)
+        event = Event(time, state, previous, score, signal, decision.action, decision.reason,
+                      decision.note, glitch is not None, warning or "")
         if self.on_event is not None:
             self.on_event(event)
         return event
 
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
-        """Stop the worker threads and MediaPipe; a second call does nothing."""
+        """Stop the worker threads, the descriptor process and MediaPipe; a second call does
+        nothing."""
         if self._extractor is None:
             return
         if self._worker is not None:

@@ -27,6 +27,7 @@ from .decision import DecisionConfig, SequentialDecision, Signal, State
 from .embedder import Embedder
 from .enrollment import Enrollment
 from .errors import EnrollmentError
+from .events import Event
 from .expression import activity, measures
 from .face_descriptor import DescriptorInfo
 from .features import NUM_CHANNELS, frame_features, resample
@@ -52,17 +53,6 @@ DECISIONS = {
     (Signal.MOTION,): DecisionConfig(accept=1.0, reject=3.0, motion_bounds=(-4.0, 4.0)),
     (Signal.APPEARANCE,): DecisionConfig(),
 }
-
-
-@dataclass(frozen=True)
-class Event:
-    """A state change: when (stream seconds), to what, from what, the evidence, and why."""
-
-    time: float
-    state: State
-    previous: State
-    score: float | None  # the summed evidence (nats) the state follows
-    signal: Signal | None  # what moved the state
 
 
 @dataclass(frozen=True)

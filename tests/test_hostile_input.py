@@ -186,16 +186,19 @@ def test_dark_or_blown_out_frames_are_no_face_and_block_after_the_grace(enrollme
 
 def test_dim_or_bright_frames_give_true_landmarks_or_none() -> None:
     """Between clear faces and no face, what MediaPipe still finds is the real face."""
+    errors, checked = [], 0
     with LandmarkExtractor(static=True) as extractor:
         for frame in _frames(GENUINE, 30)[::3]:
             truth = extractor.process(frame).points
             width = np.ptp(truth[:, 0])
             for changed in ((frame * 0.1).astype(np.uint8), (frame * 0.03).astype(np.uint8),
                             np.clip(frame.astype(int) * 4 + 100, 0, 255).astype(np.uint8)):
+                checked += 1
                 face = extractor.process(changed)
                 if face.found:
-                    error = np.abs(face.points[:, :2] - truth[:, :2]).mean()
-                    assert error < 0.05 * width, f"{error:.1f} px on a {width:.0f} px face"
+                    errors.append(np.abs(face.points[:, :2] - truth[:, :2]).mean() / width)
+    assert len(errors) >= checked // 3, f"a face was found in only {len(errors)} of {checked}"
+    assert max(errors) < 0.05, f"{max(errors):.1%} of the face's width off"
 
 
 def _scene(user: np.ndarray | None, other: np.ndarray | None) -> np.ndarray:

@@ -69,7 +69,7 @@ def test_eval_reports_the_protocol(clips, tmp_path) -> None:
     manifest = tmp_path / "m.csv"
     write_manifest(clips, manifest)
     out = tmp_path / "eval.json"
-    assert cli(["eval", "--manifest", str(manifest), "--json", str(out), "--quiet",
+    assert cli(["eval", "--manifest", str(manifest), "-o", str(out), "--quiet",
                 "--takeover"]) == 0
     result = json.loads(out.read_text())
     for key in ("auc", "eer", "tpr_at_fpr_1pct", "n_genuine", "n_impostor", "skipped", "model"):

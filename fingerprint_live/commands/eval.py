@@ -26,7 +26,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "share an identity. Trains nothing; identities only label the pairs.",
     )
     p.add_argument("--manifest", required=True, help="CSV with path,identity,kind columns")
-    p.add_argument("--json", required=True, dest="out", help="write the results here")
+    p.add_argument("-o", "--output", required=True,
+                   help="write every result here (JSON: auc, eer, tpr_at_fpr_1pct, ...)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--signals", choices=list(SIGNAL_SETS), default="motion",
                    help="what scores a clip: motion (the mean window cosine; the default, the "
                    "protocol's original meaning), appearance (the face descriptor's distance) "
@@ -78,7 +80,18 @@ def run(args: argparse.Namespace) -> int:
                                 view="avatar" if args.through_avatar else "camera")
         result["takeover"] = evaluate_takeover(scored, embedder, target, config, appearance,
                                                progress=not args.quiet)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps({k: result[k] for k in ("auc", "eer", "tpr_at_fpr_1pct", "n_genuine",
-                                             "n_impostor")}))
+    Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
+    summary = {k: result[k] for k in ("auc", "eer", "tpr_at_fpr_1pct", "n_genuine",
+                                      "n_impostor")}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"{result['clips']} clips, {summary['n_genuine']} genuine and "
+              f"{summary['n_impostor']} impostor pairs ({args.signals}): "
+              f"AUC {_num(summary['auc'])}, EER {_num(summary['eer'])}, "
+              f"TPR at 1% FPR {_num(summary['tpr_at_fpr_1pct'])}; every figure in {args.output}")
     return 0
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"

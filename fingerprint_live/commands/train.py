@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections import Counter
+from pathlib import Path
 
 from ..offline.manifest import read_manifest
 
@@ -18,10 +19,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "manifest, seed and steps give the same model.",
     )
     p.add_argument("--manifest", required=True, help="CSV with path,identity,kind columns")
-    p.add_argument("-o", "--out", default="trained-model",
+    p.add_argument("-o", "--output", default="trained-model",
                    help="output folder (default: %(default)s)")
     p.add_argument("--steps", type=int, default=1500, help="training steps (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 
@@ -29,7 +31,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from .. import training
+    from ..offline import training
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
     clips = read_manifest(args.manifest)
@@ -39,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     counts = Counter(c.identity for c in prepared)
     info = {
         "trained_on": {
-            "manifest": str(args.manifest),
+            "manifest": Path(args.manifest).name,  # no machine path in a shipped model
             "identities": len(counts),
             "clips": len(prepared),
             "identity_list": sorted(counts),
@@ -48,8 +50,14 @@ def run(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "final_loss": float(sum(losses[-50:]) / len(losses[-50:])),
     }
-    path = training.export(model, args.out, info)
-    training.fit_center(args.out, prepared, progress=not args.quiet)
-    print(json.dumps({"model": str(path), "clips": len(prepared), "identities": len(counts),
-                      "first_loss": losses[0], "final_loss": info["final_loss"]}))
+    path = training.export(model, args.output, info)
+    training.fit_center(args.output, prepared, progress=not args.quiet)
+    summary = {"model": str(path), "clips": len(prepared), "identities": len(counts),
+               "first_loss": losses[0], "final_loss": info["final_loss"]}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"trained {path} on {len(prepared)} clips of {len(counts)} identities: loss "
+              f"{losses[0]:.3f} -> {info['final_loss']:.3f}. Fit its calibration on held-out "
+              "identities (benchmarks/cross_validation.py) before verifying with it.")
     return 0

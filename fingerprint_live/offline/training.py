@@ -30,7 +30,7 @@ WINDOW = 50  # 2 s at 25 fps
 STRIDE = 5  # a score every 0.2 s
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
     steps: int = 1500
     drivers_per_batch: int = 24

@@ -22,8 +22,9 @@ from av import VideoFrame
 
 from ..embedder import Embedder
 from ..enrollment import Enrollment
+from ..events import Event
 from ..guard import GuardConfig, Policy
-from ..pipeline import LiveEvent, LiveFrame, Pipeline
+from ..pipeline import LiveFrame, Pipeline
 from ..verifier import StreamingVerifier, VerifierConfig
 
 #: Output frames remembered for the fps and latency figures (a few seconds).
@@ -87,7 +88,7 @@ class AvatarTrack(MediaStreamTrack):
             self._source_ended = True
             self._arrived.set()
 
-    def _publish(self, event: LiveEvent) -> None:
+    def _publish(self, event: Event) -> None:
         self.emit("event", event)
         if self.channel is not None and self.channel.readyState == "open":
             self.channel.send(json.dumps(event.to_json()))
