@@ -1,4 +1,4 @@
-"""The avatar-failure study, reproduced with the shipped detector (models/avatar_failure.npz).
+"""The avatar-failure study, reproduced with the shipped detector (avatar_failure.npz).
 
 1. ``lrnet/demo/input/ff_real.mp4`` and its face swap ``ff_fake.mp4``: the per-clip anomaly rate.
 2. LivePortrait's expressive driving clips drive the default avatar (astronaut portrait, 256 px,

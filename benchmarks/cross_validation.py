@@ -12,7 +12,7 @@
    in landmark space, through the avatar), appearance, and fused; each with ``--takeover``.
 
     python benchmarks/cross_validation.py --folds 4 --steps 800 --out benchmarks/results \\
-        --ship models
+        --ship fingerprint_live/models
 """
 
 from __future__ import annotations

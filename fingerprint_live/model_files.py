@@ -11,4 +11,4 @@ def model_dir(folder: str | Path | None = None) -> Path:
     if folder:
         return Path(folder)
     env = os.environ.get("FINGERPRINT_LIVE_MODELS")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "models"
+    return Path(env) if env else Path(__file__).resolve().parent / "models"

@@ -239,7 +239,7 @@ class Pipeline:
         if worker is None:
             state, score, lag = State.WARMING_UP, None, 0.0
             decision = decide(self.guard, state, glitch=glitch)
-            if self.guard.policy is not Policy.OFF:
+            if decision.action is Action.PASS and self.guard.policy is not Policy.OFF:
                 decision = Decision(Action.FLAG, self.waiting, self.waiting)
         else:
             state, score, lag = worker.state, worker.score, worker.lag()

@@ -47,6 +47,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="FOMM checkpoint vox-cpk.pth.tar (--engine fomm)")
     parser.add_argument("--size", type=int, default=256,
                         help="output side in pixels for the default engine (FOMM is 256)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
@@ -62,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     rate = _frame_rate(head)
     total = held = 0
     with LandmarkExtractor() as extractor, _Writer(args.output, engine.size, rate) as writer:
-        for frame in tqdm(chain(head, frames), desc="animate", unit="frame"):
+        for frame in tqdm(chain(head, frames), desc="animate", unit="frame",
+                          disable=args.quiet):
             result = engine.render(frame.image, extractor.process(frame.image))
             writer.write(result.image)
             total += 1

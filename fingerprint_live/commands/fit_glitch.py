@@ -15,7 +15,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "fit-glitch",
         help="fit the avatar-glitch detector on a manifest's ordinary faces",
         description="Fit the novelty detector that flags avatar frames whose face shape is not "
-        "an ordinary face (models/avatar_failure.npz), on the real clips and stills of a "
+        "an ordinary face (the shipped avatar_failure.npz), on the real clips and stills of a "
         "manifest. A seeded quarter of the identities is held out to choose the threshold. "
         "Seeded: the same manifest and options give the same file.",
     )
