@@ -74,43 +74,46 @@ def folds(clips: list[Clip], k: int, seed: int) -> list[set[str]]:
     return out
 
 
-def held_out_scores(fold: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Genuine and impostor raw scores on a fold's held-out clips, per signal and view."""
-    cache = fold / "scores.npz"
-    if cache.is_file():
+def held_out_scores(fold: Path, kinds: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Genuine and impostor raw scores on a fold's held-out clips, per kind: ``camera`` and
+    ``avatar`` (motion windows as recorded and through the default avatar), ``appearance``."""
+    out = {}
+    for kind in kinds:
+        cache = fold / f"scores_{kind}.npz"
+        if not cache.is_file():
+            embedder = Embedder(fold / "model", threads=2)
+            descriptor = FaceDescriptor(fold / "model") if kind == "appearance" else None
+            load = rendered_clip if kind == "avatar" else extract_clip
+            scored, _ = embed_clips(read_manifest(fold / "test.csv"), embedder, None, True, load,
+                                    descriptor)
+            signal = Signal.APPEARANCE if kind == "appearance" else Signal.MOTION
+            genuine, impostor = comparison_scores(scored, signal, embedder.info.model_id,
+                                                  descriptor and descriptor.info.model_id)
+            np.savez(cache, genuine=genuine, impostor=impostor)
         with np.load(cache) as data:
-            return {k: (data[f"{k}_genuine"], data[f"{k}_impostor"])
-                    for k in ("camera", "avatar", "appearance")}
-    embedder = Embedder(fold / "model", threads=2)
-    descriptor = FaceDescriptor(fold / "model")
-    clips = read_manifest(fold / "test.csv")
-    mid, did = embedder.info.model_id, descriptor.info.model_id
-    raw, _ = embed_clips(clips, embedder, None, True, extract_clip, descriptor)
-    avatar, _ = embed_clips(clips, embedder, None, True, rendered_clip)
-    out = {"camera": comparison_scores(raw, Signal.MOTION, mid),
-           "avatar": comparison_scores(avatar, Signal.MOTION, mid),
-           "appearance": comparison_scores(raw, Signal.APPEARANCE, mid, did)}
-    np.savez(cache, **{f"{k}_{part}": v[i] for k, v in out.items()
-                       for i, part in enumerate(("genuine", "impostor"))})
+            out[kind] = (data["genuine"], data["impostor"])
     return out
 
 
 def calibrate(scores: list[dict], into: Path) -> dict:
-    """Fit both motion calibrations and the appearance one on ``scores`` and write them into
-    the model folder ``into`` (``embedder.json`` and ``face_descriptor.json``)."""
+    """Fit the calibrations ``scores`` hold (motion ``camera`` and ``avatar``, ``appearance``)
+    and write them into the model folder ``into`` (``embedder.json``, ``face_descriptor.json``);
+    a calibration not fitted here stays as it was."""
     fitted = {k: fit_calibration(np.concatenate([s[k][0] for s in scores]),
                                  np.concatenate([s[k][1] for s in scores]))
-              for k in ("camera", "avatar", "appearance")}
+              for k in scores[0]}
     meta_path = into / "embedder.json"
     meta = json.loads(meta_path.read_text())
     meta.pop("threshold", None)
-    meta["calibration"] = {view: fitted[view].to_dict() for view in ("camera", "avatar")}
+    meta["calibration"] = {**meta.get("calibration", {}),
+                           **{v: fitted[v].to_dict() for v in ("camera", "avatar") if v in fitted}}
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
-    card_path = into / MODEL_FILE
-    card = json.loads((card_path if card_path.is_file() else model_dir() / MODEL_FILE)
-                      .read_text())
-    card["calibration"] = fitted["appearance"].to_dict()
-    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    if "appearance" in fitted:
+        card_path = into / MODEL_FILE
+        card = json.loads((card_path if card_path.is_file() else model_dir() / MODEL_FILE)
+                          .read_text())
+        card["calibration"] = fitted["appearance"].to_dict()
+        card_path.write_text(json.dumps(card, indent=2) + "\n")
     return {k: v.to_dict() for k, v in fitted.items()}
 
 
@@ -126,6 +129,8 @@ def main() -> int:
                     "model folder (trained on every identity first if it holds no model)")
     ap.add_argument("--variants", nargs="*", default=list(VARIANTS),
                     help="eval runs to do (default: all)")
+    ap.add_argument("--calibrate", nargs="*", default=["camera", "avatar", "appearance"],
+                    help="calibrations to fit (default: all)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -142,8 +147,9 @@ def main() -> int:
         if not (fold / "model" / "embedder.onnx").is_file():
             cli(["train", "--manifest", str(fold / "train.csv"), "-o", str(fold / "model"),
                  "--steps", str(args.steps), "--seed", str(args.seed)])
-        shutil.copy(model_dir() / MODEL_FILE, fold / "model" / MODEL_FILE)
-    scores = [held_out_scores(f) for f in fold_dirs]
+        if not (fold / "model" / MODEL_FILE).is_file():
+            shutil.copy(model_dir() / MODEL_FILE, fold / "model" / MODEL_FILE)
+    scores = [held_out_scores(f, args.calibrate) for f in fold_dirs]
     calibrations = {f.name: calibrate([s for j, s in enumerate(scores) if j != k],
                                       f / "model")
                     for k, f in enumerate(fold_dirs)}
@@ -159,7 +165,7 @@ def main() -> int:
     summary = {"folds": args.folds, "steps": args.steps, "seed": args.seed,
                "corrections": corrections, "calibrations": calibrations,
                "genuine_observations": {k: [int(len(s[k][0])) for s in scores]
-                                        for k in ("camera", "avatar", "appearance")}}
+                                        for k in args.calibrate}}
     for name in args.variants:
         runs = [r[name] for r in results]
         summary[name] = {

@@ -27,13 +27,13 @@ import numpy as np
 from fingerprint_live.avatar.default_avatar import DefaultAvatar
 from fingerprint_live.avatar.portrait import load_portrait
 from fingerprint_live.embedder import Embedder
-from fingerprint_live.enroll import build_enrollment
 from fingerprint_live.face_descriptor import FaceDescriptor, face_crop
 from fingerprint_live.guard import GuardConfig
 from fingerprint_live.media import iter_video
 from fingerprint_live.offline.clip_landmarks import extract_clip
 from fingerprint_live.pipeline import Pipeline
 from fingerprint_live.verifier import StreamingVerifier
+from fingerprint_live.video_enrollment import build_enrollment
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 MEAD = DATA / "dreamtalk/data/style_clip/video"

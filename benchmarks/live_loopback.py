@@ -43,10 +43,10 @@ from aiortc import RTCPeerConnection
 from fingerprint_live.avatar.default_avatar import DefaultAvatar
 from fingerprint_live.avatar.portrait import load_portrait
 from fingerprint_live.embedder import Embedder
-from fingerprint_live.enroll import build_enrollment
 from fingerprint_live.face_descriptor import FaceDescriptor
 from fingerprint_live.pipeline import Pipeline
 from fingerprint_live.verifier import State, StreamingVerifier
+from fingerprint_live.video_enrollment import build_enrollment
 from fingerprint_live.webrtc import (
     AvatarTrack,
     VideoFileTrack,

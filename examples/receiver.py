@@ -1,8 +1,9 @@
 """Minimal receiver: accept one avatar stream over WebRTC and verify it against an enrollment.
 
-Only the avatar video is seen here; ``VerifyTrack`` finds its landmarks, scores them against
-the enrollment and reports state changes. The sender's own guard events arrive on the data
-channel. Run this first, then ``examples/sender.py``:
+Only the avatar video is seen here, so motion is all there is; ``VerifyTrack`` finds its
+landmarks, weighs their motion against the enrollment and reports state changes. The sender's
+own guard events arrive on the data channel. Signalling is aiortc's JSON ``{"sdp", "type"}``.
+Run this first, then ``examples/sender.py``:
 
     python examples/receiver.py --enrollment me.fpe
 """

@@ -1,7 +1,9 @@
 """Minimal sender: camera (here a video file) -> guarded avatar -> a receiver over WebRTC.
 
 ``AvatarTrack`` wraps any aiortc video track: one landmark pass per frame drives the avatar and
-the verifier; a mismatch blocks the avatar, and state changes go to the peer on a data channel.
+the verifier, which weighs the driver's motion and face (described in a process of its own); a
+mismatch blocks the avatar, and state changes go to the peer on a data channel. Signalling is
+aiortc's: POST the offer as JSON ``{"sdp", "type"}``, get the answer back the same way.
 
     python examples/sender.py --enrollment me.fpe --input me_talking.mp4
 """
@@ -16,6 +18,7 @@ from fingerprint_live.avatar.default_avatar import DefaultAvatar
 from fingerprint_live.avatar.portrait import load_portrait
 from fingerprint_live.embedder import Embedder
 from fingerprint_live.enrollment import Enrollment
+from fingerprint_live.face_descriptor import load_info
 from fingerprint_live.pipeline import Pipeline
 from fingerprint_live.verifier import StreamingVerifier
 from fingerprint_live.webrtc import AvatarTrack, VideoFileTrack, loopback_only, rtc_configuration
@@ -28,11 +31,12 @@ args = parser.parse_args()
 
 
 async def main() -> None:
-    embedder = Embedder()
-    enrollment = Enrollment.load(args.enrollment, embedder.info.model_id)
-    pipeline = Pipeline(DefaultAvatar(load_portrait()), StreamingVerifier(enrollment, embedder),
+    embedder, faces = Embedder(), load_info()
+    enrollment = Enrollment.load(args.enrollment, embedder.info.model_id, faces.model_id)
+    verifier = StreamingVerifier(enrollment, embedder, appearance=faces)
+    pipeline = Pipeline(DefaultAvatar(load_portrait()), verifier,
                         on_event=lambda e: print(f"sender: {e.time:6.2f} s {e.state.value} "
-                                                 f"-> {e.action.value} {e.reason}"))
+                                                 f"-> others see: {e.action.value} {e.reason}"))
     camera = VideoFileTrack([args.input])  # or aiortc.contrib.media.MediaPlayer(...).video
     pc = RTCPeerConnection(rtc_configuration())
     channel = pc.createDataChannel("events")

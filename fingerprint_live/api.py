@@ -18,7 +18,6 @@ from pathlib import Path
 
 from .decision import Signal, State
 from .embedder import Embedder
-from .enroll import MIN_SECONDS, build_enrollment
 from .enrollment import Enrollment
 from .errors import FingerprintError
 from .events import Event
@@ -26,6 +25,7 @@ from .face_descriptor import FaceDescriptor, load_info
 from .guard import GuardConfig, Policy
 from .pipeline import Pipeline
 from .verifier import SIGNAL_SETS, StreamingVerifier, VerifierConfig
+from .video_enrollment import MIN_SECONDS, build_enrollment
 
 __all__ = ["Enrollment", "Verdict", "checker", "enroll", "verify"]
 

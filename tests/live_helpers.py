@@ -14,9 +14,9 @@ import numpy as np
 from shared_data import clip
 
 from fingerprint_live.embedder import Embedder
-from fingerprint_live.enroll import build_enrollment
 from fingerprint_live.enrollment import Enrollment
 from fingerprint_live.face_descriptor import FaceDescriptor
+from fingerprint_live.video_enrollment import build_enrollment
 
 MEAD = "dreamtalk/data/style_clip/video/{}_front_{}.mp4"
 ENROLL = [MEAD.format("M030", e) for e in

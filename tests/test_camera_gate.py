@@ -171,7 +171,7 @@ def test_the_enrolled_face_moved_by_someone_else_is_not_verified(
 def test_a_face_swap_of_another_person_onto_the_actor_is_caught(embedder, faces,
                                                                 descriptor) -> None:
     """FaceForensics++: ff_fake shows another face moved by ff_real's actor."""
-    from fingerprint_live.enroll import build_enrollment
+    from fingerprint_live.video_enrollment import build_enrollment
 
     actor = build_enrollment([clip("lrnet/demo/input/ff_real.mp4")], embedder, descriptor)
     events = stream_states(actor, embedder, faces, descriptor,

@@ -12,11 +12,11 @@ from shared_data import clip
 from fingerprint_live.cli import main as cli
 from fingerprint_live.decision import DecisionConfig, SequentialDecision, Signal, State
 from fingerprint_live.embedder import Embedder
-from fingerprint_live.enroll import build_enrollment
 from fingerprint_live.enrollment import Enrollment, Vectors
 from fingerprint_live.errors import EnrollmentError, MediaError, NoFaceError
 from fingerprint_live.features import neutral_shape, transplant
 from fingerprint_live.offline.clip_landmarks import extract_clip
+from fingerprint_live.video_enrollment import build_enrollment
 
 M030 = [f"dreamtalk/data/style_clip/video/M030_front_{e}_level3_001.mp4"
         for e in ("angry", "happy", "sad", "surprised")]

@@ -6,8 +6,8 @@ import argparse
 import json
 
 from ..embedder import Embedder
-from ..enroll import MIN_SECONDS, build_enrollment
 from ..face_descriptor import FaceDescriptor
+from ..video_enrollment import MIN_SECONDS, build_enrollment
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
