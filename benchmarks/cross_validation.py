@@ -36,6 +36,7 @@ from fingerprint_live.offline.calibrate import fit_calibration
 from fingerprint_live.offline.clip_landmarks import extract_clip
 from fingerprint_live.offline.evaluation import comparison_scores, embed_clips
 from fingerprint_live.offline.manifest import Clip, read_manifest, write_manifest
+from fingerprint_live.offline.metrics import bootstrap_auc, summary
 
 #: ``fingerprint-live eval`` runs per fold: name -> extra arguments.
 VARIANTS = {
@@ -117,6 +118,42 @@ def calibrate(scores: list[dict], into: Path) -> dict:
     return {k: v.to_dict() for k, v in fitted.items()}
 
 
+def summarize(runs: list[dict]) -> dict:
+    """One variant over the folds: the mean (min-max) of the folds, and the folds' pairs pooled
+    (cross-recording genuine pairs against every impostor pair) with a 95% interval that
+    resamples people, and the takeover streams pooled."""
+    out = {key: {"mean": float(np.mean(vals)), "min": float(np.min(vals)),
+                 "max": float(np.max(vals)), "folds": vals}
+           for key in ("auc", "eer", "tpr_at_fpr_1pct") for vals in [[r[key] for r in runs]]}
+    out["cross_recording_folds"] = [r["cross_recording"] for r in runs]
+    out["n_genuine"] = [r["n_genuine"] for r in runs]
+    if all("pairs" in r for r in runs):
+        gen = [(s, i) for r in runs for s, i, x in zip(
+            r["pairs"]["genuine"]["score"], r["pairs"]["genuine"]["identity"],
+            r["pairs"]["genuine"]["cross_recording"], strict=True) if x]
+        imp = [(s, ids) for r in runs for s, ids in zip(
+            r["pairs"]["impostor"]["score"], r["pairs"]["impostor"]["identities"], strict=True)]
+        g, gi = np.array([s for s, _ in gen]), np.array([i for _, i in gen])
+        i_, ii = np.array([s for s, _ in imp]), np.array([ids for _, ids in imp])
+        pooled = summary(g, i_)
+        out["pooled_cross_recording"] = {
+            "auc": pooled["auc"], "eer": pooled["eer"], "auc_95": bootstrap_auc(g, i_, gi, ii),
+            "tpr_at_fpr_1pct": pooled["tpr_at_fpr_1pct"], "n_genuine": len(g),
+            "n_impostor": len(i_), "people_in_genuine_pairs": len(set(gi))}
+    takeovers = [r["takeover"] for r in runs if "takeover" in r]
+    if takeovers:
+        delays = [d for t in takeovers for d in t.get("delays_s", [])]
+        minutes = sum(t["genuine_minutes"] for t in takeovers)
+        false = sum(t["false_mismatches"] for t in takeovers)
+        out["takeover"] = {
+            "folds": takeovers, "streams": sum(t["streams"] for t in takeovers),
+            "missed": sum(t["missed"] for t in takeovers), "false_mismatches": false,
+            "genuine_minutes": minutes, "false_mismatch_per_min": false / max(minutes, 1e-9),
+            "median_time_to_mismatch_s": float(np.median(delays)) if delays else None,
+            "p90_time_to_mismatch_s": float(np.percentile(delays, 90)) if delays else None}
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--manifest", default=str(DATA))
@@ -131,6 +168,8 @@ def main() -> int:
                     help="eval runs to do (default: all)")
     ap.add_argument("--calibrate", nargs="*", default=["camera", "avatar", "appearance"],
                     help="calibrations to fit (default: all)")
+    ap.add_argument("--rerun", action="store_true",
+                    help="run the evals again even where their results exist")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -153,31 +192,20 @@ def main() -> int:
     calibrations = {f.name: calibrate([s for j, s in enumerate(scores) if j != k],
                                       f / "model")
                     for k, f in enumerate(fold_dirs)}
-    results = []
     for fold in fold_dirs:
-        runs = {}
         for name in args.variants:
             path = fold / f"eval_{name}.json"
-            cli(["eval", "--manifest", str(fold / "test.csv"), "-o", str(path), "--model",
-                 str(fold / "model"), "--takeover", "--quiet", *VARIANTS[name]])
-            runs[name] = json.loads(path.read_text())
-        results.append(runs)
-    summary = {"folds": args.folds, "steps": args.steps, "seed": args.seed,
+            if args.rerun or not path.is_file():
+                cli(["eval", "--manifest", str(fold / "test.csv"), "-o", str(path), "--model",
+                     str(fold / "model"), "--takeover", "--quiet", *VARIANTS[name]])
+    report = {"folds": args.folds, "steps": args.steps, "seed": args.seed,
                "corrections": corrections, "calibrations": calibrations,
                "genuine_observations": {k: [int(len(s[k][0])) for s in scores]
-                                        for k in args.calibrate}}
-    for name in args.variants:
-        runs = [r[name] for r in results]
-        summary[name] = {
-            key: {"mean": float(np.mean(vals)), "min": float(np.min(vals)),
-                  "max": float(np.max(vals)), "folds": vals}
-            for key in ("auc", "eer", "tpr_at_fpr_1pct")
-            for vals in [[r[key] for r in runs]]}
-        summary[name]["n_genuine"] = [r["n_genuine"] for r in runs]
-        summary[name]["cross_recording"] = [r["cross_recording"] for r in runs]
-        summary[name]["takeover"] = [r["takeover"] for r in runs]
-    (out / "cv_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print(json.dumps({k: v for k, v in summary.items() if k in args.variants}, indent=1))
+                                        for k in args.calibrate},
+               **{name: summarize([json.loads((f / f"eval_{name}.json").read_text())
+                                   for f in fold_dirs]) for name in args.variants}}
+    (out / "cv_summary.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in report.items() if k in args.variants}, indent=1))
     if args.ship:
         ship = Path(args.ship)
         if not (ship / "embedder.onnx").is_file():

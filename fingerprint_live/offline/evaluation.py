@@ -130,8 +130,22 @@ def evaluate_pairs(scored: list[Scored], signals: str, embedder: Embedder,
                          "n_genuine": int((same & off & ~same_perf).sum())},
         genuine_score_median=float(np.median(genuine)) if genuine.size else None,
         impostor_score_median=float(np.median(impostor)) if impostor.size else None,
+        pairs=_pair_record(S, same & off, same_perf, ~same,
+                           [s.clip.identity for s in scored]),
     )
     return result
+
+
+def _pair_record(S: np.ndarray, genuine: np.ndarray, same_perf: np.ndarray,
+                 impostor: np.ndarray, ids: list[str]) -> dict:
+    """Every pair's score and people, so folds can be pooled and resampled by person."""
+    gi, gj = np.nonzero(genuine)
+    ii, ij = np.nonzero(impostor)
+    return {"genuine": {"score": S[gi, gj].round(5).tolist(),
+                        "identity": [ids[i] for i in gi],
+                        "cross_recording": (~same_perf[gi, gj]).tolist()},
+            "impostor": {"score": S[ii, ij].round(5).tolist(),
+                         "identities": [[ids[i], ids[j]] for i, j in zip(ii, ij, strict=True)]}}
 
 
 def takeover_streams(scored: list[Scored], impostors_per_pair: int = 3,
@@ -215,6 +229,7 @@ def evaluate_takeover(scored: list[Scored], embedder: Embedder, target_shape: np
         "false_mismatch_per_min": false_mismatches / max(genuine_seconds / 60.0, 1e-9),
         "false_mismatches": false_mismatches,
         "genuine_minutes": genuine_seconds / 60.0,
+        "delays_s": [round(float(x), 3) for x in d],  # each detected takeover, for pooling
     }
 
 
