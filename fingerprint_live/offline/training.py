@@ -23,6 +23,7 @@ from tqdm import tqdm
 from ..errors import FingerprintError
 from ..features import FPS, NUM_CHANNELS, frame_features, neutral_shape, transplant
 from ..windows import full_windows, series, window_at
+from .augment import CameraVariation, vary
 from .clip_landmarks import extract_clip
 from .manifest import Clip
 
@@ -41,6 +42,7 @@ class TrainConfig:
     lr: float = 2e-3
     weight_decay: float = 1e-3
     seed: int = 0
+    variation: CameraVariation | None = None  # what another camera or day changes
 
 
 @dataclass
@@ -51,18 +53,22 @@ class PreparedClip:
     windows: np.ndarray  # the indices k of its gap-free windows (every grid step)
     shape: np.ndarray  # neutral face shape in head coordinates
 
-    def window(self, k: int, target_shape: np.ndarray | None = None) -> np.ndarray:
-        """Window ``k`` (a step of the clip's grid) with the motion on ``target_shape``.
+    def window(self, k: int, target_shape: np.ndarray | None = None,
+               variation: tuple[np.random.Generator, CameraVariation] | None = None,
+               ) -> np.ndarray | None:
+        """Window ``k`` (a step of the clip's grid) with the motion on ``target_shape``, as
+        another camera might see it (``variation``); None when that leaves a gap.
 
         Built like every other window (:mod:`..windows`), from the frames it spans.
         """
         start = self.times[0] + k / FPS
-        near = (self.times >= start - 1.0) & (self.times <= start + WINDOW / FPS + 1.0)
-        points = self.points[near]
+        near = (self.times >= start - 1.0) & (self.times <= start + WINDOW / FPS + 1.5)
+        times, points = self.times[near], self.points[near]
+        if variation is not None:
+            times, points = vary(times, points, start, *variation)
         if target_shape is not None:
             points = transplant(points, self.shape, target_shape)
-        return window_at(self.times[near], frame_features(points), float(self.times[0]), k,
-                         WINDOW, 1)
+        return window_at(times, frame_features(points), float(self.times[0]), k, WINDOW, 1)
 
 
 def prepare(clips: list[Clip], progress: bool = True) -> list[PreparedClip]:
@@ -106,12 +112,15 @@ class BatchSampler:
             picks = rng.choice(own, size=2, replace=len(own) < 2)
             for ci in picks:
                 clip = self.clips[int(ci)]
-                k = int(rng.choice(clip.windows))
                 tid, target = -1, None
                 if rng.random() < cfg.transplant_prob:
                     tid = int(rng.integers(len(targets)))
                     target = self.clips[targets[tid]].shape
-                views.append(clip.window(k, target))
+                view = None
+                while view is None:  # a variation may open a gap: draw again
+                    view = clip.window(int(rng.choice(clip.windows)), target,
+                                       cfg.variation and (rng, cfg.variation))
+                views.append(view)
                 ids.append(d)
                 tids.append(tid)
         views = np.stack(views)
