@@ -11,7 +11,7 @@ import numpy as np
 
 from .calibration import Calibration
 from .errors import ModelError
-from .features import NUM_CHANNELS
+from .features import FeatureSet
 from .model_files import model_dir as model_dir_of
 from .windows import clip_windows, frame_rows, usable_seconds
 
@@ -21,6 +21,7 @@ class ModelInfo:
     model_id: str  # sha256 of the network and its centre: enrollments are bound to it
     dimension: int  # of the embeddings
     device: str  # where they are computed: cpu or cuda
+    features: FeatureSet  # what the network reads
     window: int
     stride: int
     fps: float
@@ -84,10 +85,15 @@ class Embedder:
                 )
         blob = onnx_path.read_bytes()
         meta = json.loads(meta_path.read_text())
-        if meta.get("channels") != NUM_CHANNELS:
+        try:
+            features = FeatureSet.from_dict(meta.get("features"))
+        except (TypeError, ValueError) as exc:
+            raise ModelError(f"{meta_path}: features this version cannot compute ({exc}); "
+                             "upgrade fingerprint-live.") from exc
+        if meta.get("channels") != features.channels:
             raise ModelError(
-                f"{onnx_path} expects {meta.get('channels')} feature channels but this version "
-                f"computes {NUM_CHANNELS}: the model and the code do not match."
+                f"{onnx_path} expects {meta.get('channels')} feature channels but its features "
+                f"make {features.channels}: the model and its card do not match."
             )
         center = meta.get("center")
         self._center = None if center is None else np.asarray(center, np.float32)
@@ -99,6 +105,7 @@ class Embedder:
             model_id=model_id(blob, self._center),
             dimension=int(self._session.get_outputs()[0].shape[1]),
             device=device,
+            features=features,
             window=int(meta["window"]),
             stride=int(meta["stride"]),
             fps=float(meta["fps"]),
@@ -115,9 +122,10 @@ class Embedder:
         With ``target_shape``, the motion is first moved onto that neutral face shape, as an
         avatar that shows one face for everyone would.
         """
-        rows = frame_rows(points, target_shape)
-        windows = clip_windows(times, rows, self.info.window, self.info.stride)
-        return self.embed(windows), usable_seconds(times, rows, self.info.window)
+        info = self.info
+        rows = frame_rows(points, info.features, target_shape)
+        windows = clip_windows(times, rows, info.window, info.stride, info.features)
+        return self.embed(windows), usable_seconds(times, rows, info.window)
 
     def embed(self, windows: np.ndarray) -> np.ndarray:
         if len(windows) == 0:

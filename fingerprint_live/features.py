@@ -1,13 +1,17 @@
 """Per-frame motion features: what a face does, with what it looks like taken out.
 
-A frame's features are the pairwise 2-D distances between a subset of landmarks, divided by a
-rotation-free 3-D face scale, plus six head-pose channels (roll, yaw, pitch, x/y position, log
+A frame's features (``FeatureSet``, declared by each model) are the pairwise distances between a
+subset of landmarks, either 2-D in the image over a rotation-free 3-D face scale, or 3-D in head
+coordinates (pose removed), plus six head-pose channels (roll, yaw, pitch, x/y position, log
 scale). ``window_features`` subtracts each channel's median over the window, which removes the
-person's static face shape and leaves the dynamics. ``transplant`` moves one person's motion onto
-another person's neutral face shape in landmark space, the way an avatar re-renders it.
+person's static face shape and leaves the dynamics (and, if the set asks, appends each channel's
+frame-to-frame change). ``transplant`` moves one person's motion onto another person's neutral
+face shape in landmark space, the way an avatar re-renders it.
 """
 
 from __future__ import annotations
+
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -19,10 +23,43 @@ SUBSET = np.array([
     1, 4, 6, 168, 98, 327, 2,  # nose
     10, 152, 234, 454, 172, 397, 58, 288, 50, 280,  # outline and cheeks
 ])
-_I, _J = np.triu_indices(len(SUBSET), k=1)
-NUM_DISTANCES = len(_I)
+#: A smaller set of points MediaPipe tracks well: mouth corners and midlines, lid midpoints,
+#: eye corners, brow centres, nose tip, chin, face sides.
+CORE = np.array([61, 291, 0, 17, 13, 14, 33, 133, 159, 145, 263, 362, 386, 374, 105, 334,
+                 70, 300, 1, 152, 234, 454, 10])
+SUBSETS = {"face55": SUBSET, "core23": CORE}
 NUM_POSE = 6
-NUM_CHANNELS = NUM_DISTANCES + NUM_POSE
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """Which motion features a model reads; its card (``embedder.json``) stores this."""
+
+    points: str = "face55"  # the landmark subset: face55, or the smaller core23
+    space: str = "image"  # image: 2-D distances over the face scale; head: 3-D, pose removed
+    pose: bool = True  # six head-pose channels after the distances
+    velocity: bool = False  # windows also carry every channel's frame-to-frame change
+
+    def __post_init__(self) -> None:
+        if self.points not in SUBSETS or self.space not in ("image", "head"):
+            raise ValueError(f"unknown feature set {self}")
+
+    @property
+    def frame_channels(self) -> int:
+        n = len(SUBSETS[self.points])
+        return n * (n - 1) // 2 + (NUM_POSE if self.pose else 0)
+
+    @property
+    def channels(self) -> int:
+        """Channels of a window, what the network reads."""
+        return self.frame_channels * (2 if self.velocity else 1)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> FeatureSet:
+        return cls(**(data or {}))
 
 # Points that barely move with expression: eye corners, nose bridge and tip, face sides, forehead.
 _RIGID = np.array([33, 133, 362, 263, 6, 168, 1, 4, 234, 454, 10])
@@ -60,25 +97,36 @@ def head_angles(rot: np.ndarray) -> np.ndarray:
     ], axis=1)
 
 
-def frame_features(points: np.ndarray) -> np.ndarray:
-    """Features of frames ``(N, 468, 3)`` as ``(N, NUM_CHANNELS)`` float32; NaN rows stay NaN."""
+def frame_features(points: np.ndarray, features: FeatureSet = FeatureSet()) -> np.ndarray:
+    """Features of frames ``(N, 468, 3)`` as ``(N, features.frame_channels)`` float32; NaN rows
+    stay NaN."""
     origin, rot, scale = head_frame(points)
-    pose = np.stack([
-        *head_angles(rot).T,
-        origin[:, 0] / scale,
-        origin[:, 1] / scale,
-        np.log(scale),
-    ], axis=1)
-    return np.concatenate([subset_distances(points, scale), pose], axis=1).astype(np.float32)
+    subset = SUBSETS[features.points]
+    if features.space == "head":
+        head = np.einsum("nij,npj->npi", rot, points[:, subset] - origin[:, None])
+        parts = [pair_distances(head, np.arange(len(subset)), 3) / scale[:, None]]
+    else:
+        parts = [subset_distances(points, scale, subset)]
+    if features.pose:
+        parts.append(np.stack([*head_angles(rot).T, origin[:, 0] / scale, origin[:, 1] / scale,
+                               np.log(scale)], axis=1))
+    return np.concatenate(parts, axis=1).astype(np.float32)
 
 
-def subset_distances(points: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """2-D distances between every pair of ``SUBSET`` points of ``(N, 468, 3)``, over ``scale``.
+def subset_distances(points: np.ndarray, scale: np.ndarray,
+                     subset: np.ndarray = SUBSET) -> np.ndarray:
+    """2-D distances between every pair of ``subset`` points of ``(N, 468, 3)``, over ``scale``.
 
     Dividing by the rotation-free face scale leaves the face's shape, not its size in the image.
     """
-    sub = points[:, SUBSET, :2]
-    return np.linalg.norm(sub[:, _I] - sub[:, _J], axis=-1) / scale[:, None]
+    return pair_distances(points, subset, 2) / scale[:, None]
+
+
+def pair_distances(points: np.ndarray, subset: np.ndarray, dims: int) -> np.ndarray:
+    """Distances over the first ``dims`` axes between every pair of ``subset`` points."""
+    i, j = np.triu_indices(len(subset), k=1)
+    sub = points[:, subset, :dims]
+    return np.linalg.norm(sub[:, i] - sub[:, j], axis=-1)
 
 
 def resample(times: np.ndarray, values: np.ndarray, grid: np.ndarray | None = None,
@@ -104,9 +152,14 @@ def resample(times: np.ndarray, values: np.ndarray, grid: np.ndarray | None = No
     return out
 
 
-def window_features(frames: np.ndarray) -> np.ndarray:
-    """A window ``(T, C)`` with each channel's median removed: dynamics without face shape."""
-    return frames - np.median(frames, axis=-2, keepdims=True)
+def window_features(frames: np.ndarray, features: FeatureSet = FeatureSet()) -> np.ndarray:
+    """A window ``(..., T, C)`` with each channel's median removed: dynamics without face shape;
+    with ``features.velocity``, each channel's change from the frame before is appended."""
+    out = frames - np.median(frames, axis=-2, keepdims=True)
+    if not features.velocity:
+        return out
+    change = np.diff(frames, axis=-2, prepend=frames[..., :1, :])
+    return np.concatenate([out, change], axis=-1)
 
 
 def sliding_windows(series: np.ndarray, length: int, stride: int) -> np.ndarray:

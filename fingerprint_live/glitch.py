@@ -36,7 +36,7 @@ MIN_CHECKS = 4
 
 
 def shape_features(points: np.ndarray) -> np.ndarray:
-    """The detector's input for faces ``(N, 468, 3)``: ``(N, NUM_DISTANCES)`` float32."""
+    """The detector's input for faces ``(N, 468, 3)``: the ``SUBSET`` pair distances, float32."""
     return subset_distances(points, head_frame(points)[2]).astype(np.float32)
 
 

@@ -30,7 +30,7 @@ from .errors import EnrollmentError
 from .events import Event
 from .expression import activity, measures
 from .face_descriptor import DescriptorInfo
-from .features import NUM_CHANNELS, frame_features, resample
+from .features import frame_features, resample
 from .landmarks import FaceLandmarks, jumped
 from .windows import grid, window_at
 
@@ -115,7 +115,8 @@ class StreamingVerifier:
         self.stride = cfg.stride or info.stride
         cap = self.window * 10  # half of it still spans a window at 4x the model fps
         self._times = np.zeros(cap)
-        self._feats = np.zeros((cap, NUM_CHANNELS), np.float32)
+        self.features = info.features
+        self._feats = np.zeros((cap, info.features.frame_channels), np.float32)
         self._expr = np.zeros((cap, 4), np.float32)
         self._decision = SequentialDecision(self.decision_config, self.signals)
         self._reset_motion()
@@ -187,7 +188,7 @@ class StreamingVerifier:
                 buf[:half] = buf[half:]
             self._n = half
         self._times[self._n] = time
-        self._feats[self._n] = frame_features(points[None])[0]
+        self._feats[self._n] = frame_features(points[None], self.features)[0]
         self._expr[self._n] = measures(points[None])[0]
         self._n += 1
 
@@ -202,7 +203,7 @@ class StreamingVerifier:
     def _score_window(self, k: int, end: float) -> Event | None:
         n = self._n
         window = window_at(self._times[:n], self._feats[:n], self._anchor, k, self.window,
-                           self.stride)
+                           self.stride, self.features)
         if window is None:
             return None
         raw = float(self.enrollment.motion_scores(self.embedder.embed(window[None]))[0])

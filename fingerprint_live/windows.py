@@ -13,10 +13,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from .features import FPS, frame_features, neutral_shape, resample, transplant, window_features
+from .features import (
+    FPS,
+    FeatureSet,
+    frame_features,
+    neutral_shape,
+    resample,
+    transplant,
+    window_features,
+)
 
 
-def frame_rows(points: np.ndarray, target_shape: np.ndarray | None = None) -> np.ndarray:
+def frame_rows(points: np.ndarray, features: FeatureSet,
+               target_shape: np.ndarray | None = None) -> np.ndarray:
     """Features ``(N, C)`` of landmarks ``(N, 468, 3)``; rows without a face (NaN) stay NaN.
 
     With ``target_shape`` the motion is first moved onto that neutral face shape, as an avatar
@@ -25,7 +34,7 @@ def frame_rows(points: np.ndarray, target_shape: np.ndarray | None = None) -> np
     found = ~np.isnan(points).any(axis=(1, 2))
     if target_shape is not None and found.any():
         points = transplant(points, neutral_shape(points[found]), target_shape)
-    return frame_features(points)
+    return frame_features(points, features)
 
 
 def grid(anchor: float, first: int, count: int) -> np.ndarray:
@@ -34,10 +43,10 @@ def grid(anchor: float, first: int, count: int) -> np.ndarray:
 
 
 def window_at(times: np.ndarray, rows: np.ndarray, anchor: float, k: int, length: int,
-              stride: int) -> np.ndarray | None:
+              stride: int, features: FeatureSet) -> np.ndarray | None:
     """Window ``k`` ``(length, C)`` of the grid anchored at ``anchor``; None if it has a gap."""
     frames = resample(times, rows, grid(anchor, k * stride, length))
-    return None if np.isnan(frames).any() else window_features(frames)
+    return None if np.isnan(frames).any() else window_features(frames, features)
 
 
 def series(times: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -57,13 +66,15 @@ def full_windows(resampled: np.ndarray, length: int, stride: int) -> np.ndarray:
     return np.flatnonzero(full[::stride])
 
 
-def clip_windows(times: np.ndarray, rows: np.ndarray, length: int, stride: int) -> np.ndarray:
+def clip_windows(times: np.ndarray, rows: np.ndarray, length: int, stride: int,
+                 features: FeatureSet) -> np.ndarray:
     """Every gap-free window ``(W, length, C)`` of a clip's per-frame rows."""
     resampled = series(times, rows)
     ks = full_windows(resampled, length, stride)
     if len(ks) == 0:
-        return np.empty((0, length, rows.shape[1]), np.float32)
-    return window_features(np.stack([resampled[k * stride:k * stride + length] for k in ks]))
+        return np.empty((0, length, features.channels), np.float32)
+    return window_features(np.stack([resampled[k * stride:k * stride + length] for k in ks]),
+                           features)
 
 
 def usable_seconds(times: np.ndarray, rows: np.ndarray, length: int) -> float:

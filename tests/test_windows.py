@@ -32,7 +32,8 @@ def test_training_enrollment_evaluation_and_the_live_verifier_build_equal_window
     marks = extract_clip(path)
     recording = Recording()
     info = recording.info
-    offline = clip_windows(marks.times, frame_rows(marks.points), info.window, info.stride)
+    offline = clip_windows(marks.times, frame_rows(marks.points, info.features), info.window,
+                           info.stride, info.features)
     assert len(offline) >= 5, "the clip must give several windows for this to mean anything"
 
     enrolled, _ = recording.embed_clip(marks.times, marks.points)  # enrollment and evaluation
@@ -47,5 +48,6 @@ def test_training_enrollment_evaluation_and_the_live_verifier_build_equal_window
     np.testing.assert_allclose(live, offline, atol=1e-5)
 
     prepared = prepare([Clip(path, "m030", "real")], progress=False)[0]  # training
-    drawn = np.stack([prepared.window(int(k)) for k in prepared.windows[::info.stride]])
+    drawn = np.stack([prepared.window(int(k), info.features)
+                      for k in prepared.windows[::info.stride]])
     np.testing.assert_allclose(drawn, offline, atol=1e-5)

@@ -7,6 +7,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from ..features import SUBSETS, FeatureSet
+from ..offline.augment import CameraVariation
 from ..offline.manifest import read_manifest
 
 
@@ -23,6 +25,19 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="output folder (default: %(default)s)")
     p.add_argument("--steps", type=int, default=1500, help="training steps (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    p.add_argument("--points", choices=list(SUBSETS), default=FeatureSet.points,
+                   help="landmark subset whose distances are the features (default: %(default)s)")
+    p.add_argument("--space", choices=["image", "head"], default=FeatureSet.space,
+                   help="distances in the image (2-D, over the face scale) or in head "
+                   "coordinates (3-D, pose removed) (default: %(default)s)")
+    p.add_argument("--no-pose", action="store_true", help="leave out the head-pose channels")
+    p.add_argument("--velocity", action="store_true",
+                   help="windows also carry each channel's frame-to-frame change")
+    p.add_argument("--pose-width", type=int, default=0,
+                   help="give the head-pose channels a projection of this width (default: none)")
+    p.add_argument("--vary", action="store_true",
+                   help="train on views varied as another camera or day would (time warp, "
+                   "frame rate, dropped frames, head angle, jitter, smoothing)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
@@ -36,7 +51,10 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(max(1, torch.get_num_threads()))
     clips = read_manifest(args.manifest)
     prepared = training.prepare(clips, progress=not args.quiet)
-    config = training.TrainConfig(steps=args.steps, seed=args.seed)
+    features = FeatureSet(args.points, args.space, not args.no_pose, args.velocity)
+    config = training.TrainConfig(steps=args.steps, seed=args.seed, features=features,
+                                  pose_width=args.pose_width,
+                                  variation=CameraVariation() if args.vary else None)
     model, losses = training.train(prepared, config, progress=not args.quiet)
     counts = Counter(c.identity for c in prepared)
     info = {
@@ -48,9 +66,11 @@ def run(args: argparse.Namespace) -> int:
         },
         "steps": args.steps,
         "seed": args.seed,
+        "pose_width": args.pose_width,
+        "varied": args.vary,
         "final_loss": float(sum(losses[-50:]) / len(losses[-50:])),
     }
-    path = training.export(model, args.output, info)
+    path = training.export(model, args.output, info, features)
     training.fit_center(args.output, prepared, progress=not args.quiet)
     summary = {"model": str(path), "clips": len(prepared), "identities": len(counts),
                "first_loss": losses[0], "final_loss": info["final_loss"]}

@@ -21,7 +21,7 @@ import torch
 from tqdm import tqdm
 
 from ..errors import FingerprintError
-from ..features import FPS, NUM_CHANNELS, frame_features, neutral_shape, transplant
+from ..features import FPS, NUM_POSE, FeatureSet, frame_features, neutral_shape, transplant
 from ..windows import full_windows, series, window_at
 from .augment import CameraVariation, vary
 from .clip_landmarks import extract_clip
@@ -43,6 +43,8 @@ class TrainConfig:
     weight_decay: float = 1e-3
     seed: int = 0
     variation: CameraVariation | None = None  # what another camera or day changes
+    features: FeatureSet = FeatureSet()  # what the network reads
+    pose_width: int = 0  # > 0: the head-pose channels get a projection of this width
 
 
 @dataclass
@@ -53,7 +55,7 @@ class PreparedClip:
     windows: np.ndarray  # the indices k of its gap-free windows (every grid step)
     shape: np.ndarray  # neutral face shape in head coordinates
 
-    def window(self, k: int, target_shape: np.ndarray | None = None,
+    def window(self, k: int, features: FeatureSet, target_shape: np.ndarray | None = None,
                variation: tuple[np.random.Generator, CameraVariation] | None = None,
                ) -> np.ndarray | None:
         """Window ``k`` (a step of the clip's grid) with the motion on ``target_shape``, as
@@ -68,7 +70,8 @@ class PreparedClip:
             times, points = vary(times, points, start, *variation)
         if target_shape is not None:
             points = transplant(points, self.shape, target_shape)
-        return window_at(times, frame_features(points), float(self.times[0]), k, WINDOW, 1)
+        return window_at(times, frame_features(points, features), float(self.times[0]), k,
+                         WINDOW, 1, features)
 
 
 def prepare(clips: list[Clip], progress: bool = True) -> list[PreparedClip]:
@@ -118,7 +121,7 @@ class BatchSampler:
                     target = self.clips[targets[tid]].shape
                 view = None
                 while view is None:  # a variation may open a gap: draw again
-                    view = clip.window(int(rng.choice(clip.windows)), target,
+                    view = clip.window(int(rng.choice(clip.windows)), cfg.features, target,
                                        cfg.variation and (rng, cfg.variation))
                 views.append(view)
                 ids.append(d)
@@ -153,7 +156,8 @@ def contrastive_loss(emb: torch.Tensor, ids: torch.Tensor, tids: torch.Tensor,
 
 def channel_stats(sampler: BatchSampler, batches: int = 8) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel mean and spread of training windows, stored in the model for scaling."""
-    data = np.concatenate([sampler.sample()[0] for _ in range(batches)]).reshape(-1, NUM_CHANNELS)
+    data = np.concatenate([sampler.sample()[0] for _ in range(batches)])
+    data = data.reshape(-1, data.shape[-1])
     return data.mean(0), data.std(0) + 1e-4
 
 
@@ -163,7 +167,12 @@ def train(clips: list[PreparedClip], config: TrainConfig, progress: bool = True)
 
     torch.manual_seed(config.seed)
     sampler = BatchSampler(clips, config)
-    model = MotionEmbedder(NUM_CHANNELS)
+    features = config.features
+    pose = (list(range(features.frame_channels - NUM_POSE, features.frame_channels))
+            if features.pose else [])
+    if features.velocity:  # the changes of the pose channels too
+        pose += [c + features.frame_channels for c in pose]
+    model = MotionEmbedder(features.channels, pose=pose, pose_width=config.pose_width)
     mean, std = channel_stats(sampler)
     model.mean.copy_(torch.from_numpy(mean))
     model.std.copy_(torch.from_numpy(std))
@@ -186,18 +195,20 @@ def train(clips: list[PreparedClip], config: TrainConfig, progress: bool = True)
     return model.eval(), losses
 
 
-def export(model, out_dir: str | Path, info: dict) -> Path:
-    """Write ``embedder.onnx`` and ``embedder.json`` (window, stride, training facts)."""
+def export(model, out_dir: str | Path, info: dict, features: FeatureSet) -> Path:
+    """Write ``embedder.onnx`` and ``embedder.json`` (features, window, stride, training
+    facts)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = out_dir / "embedder.onnx"
-    dummy = torch.zeros(1, WINDOW, NUM_CHANNELS)
+    dummy = torch.zeros(1, WINDOW, features.channels)
     torch.onnx.export(
         model, dummy, str(onnx_path), input_names=["windows"], output_names=["embeddings"],
         dynamic_axes={"windows": {0: "batch"}, "embeddings": {0: "batch"}}, opset_version=17,
         dynamo=False,
     )
-    meta = {"window": WINDOW, "stride": STRIDE, "fps": FPS, "channels": NUM_CHANNELS, **info}
+    meta = {"window": WINDOW, "stride": STRIDE, "fps": FPS, "channels": features.channels,
+            "features": features.to_dict(), **info}
     (out_dir / "embedder.json").write_text(json.dumps(meta, indent=2) + "\n")
     return onnx_path
 
