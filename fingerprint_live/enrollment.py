@@ -4,10 +4,13 @@ File format (``.fpe``), three lines::
 
     fingerprint-live-enrollment
     {"version": 2, "motion": {"model_id": ..., "shape": [W, D], "vectors": "<base64 float32>"},
-     "appearance": {"model_id": ..., "shape": [K, 128], "vectors": ...} or null, ...}
+     "appearance": {"model_id": ..., "shape": [K, 128], "vectors": ...} or null,
+     "neutral": {"shape": [468, 3], "points": "<base64 float32>"} (optional), ...}
     sha256:<hex digest of the JSON line>
 
-Only embeddings are stored: motion window embeddings and face descriptors, never an image. The
+Only embeddings and one face shape are stored: motion window embeddings, face descriptors and
+the median face shape in head coordinates (468 landmark positions with pose and size taken
+out, which the default avatar measures the user's expressions from), never an image. The
 digest catches any corrupted or edited byte. It is an integrity check, not a signature: someone
 who can write the file can also rewrite the digest, so keep the file where only the user can
 write it. Version 1 files (motion only) are refused with "enroll again".
@@ -26,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import EnrollmentError
+from .landmarks import NUM_POINTS
 
 MAGIC = b"fingerprint-live-enrollment"
 VERSION = 2
@@ -64,12 +68,25 @@ class Vectors:
                    np.frombuffer(raw, dtype="<f4").reshape(shape).astype(np.float32))
 
 
+def _neutral_to_json(shape: np.ndarray) -> dict:
+    v = np.ascontiguousarray(shape, dtype="<f4")
+    return {"shape": list(v.shape), "points": base64.b64encode(v.tobytes()).decode("ascii")}
+
+
+def _neutral_from_json(doc: dict) -> np.ndarray:
+    raw = base64.b64decode(doc["points"], validate=True)
+    shape = [int(n) for n in doc["shape"]]
+    return np.frombuffer(raw, dtype="<f4").reshape(shape).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class Enrollment:
     """Motion embeddings and, for the camera side, face descriptors of the authorized user.
 
     Motion scores are cosines to the mean window embedding; appearance scores are the distance
-    of a face descriptor to the mean enrolled descriptor.
+    of a face descriptor to the mean enrolled descriptor. ``neutral`` is the user's median face
+    shape ``(468, 3)`` in head coordinates, the neutral the default avatar measures their
+    expressions from (None in files that have none).
     """
 
     motion: Vectors
@@ -77,10 +94,15 @@ class Enrollment:
     seconds: float = 0.0
     sources: tuple[str, ...] = ()
     created: str = ""
+    neutral: np.ndarray | None = field(default=None, repr=False, compare=False)
     _centroid: np.ndarray = field(init=False, repr=False, compare=False)
     _face: np.ndarray | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        n = self.neutral
+        if n is not None and (n.shape != (NUM_POINTS, 3) or not np.isfinite(n).all()):
+            raise EnrollmentError("the enrollment's neutral face is not a face shape "
+                                  f"({NUM_POINTS} finite 3-D points); enroll again.")
         centroid = self.motion.vectors.mean(axis=0)
         object.__setattr__(self, "_centroid",
                            (centroid / np.linalg.norm(centroid)).astype(np.float32))
@@ -134,6 +156,7 @@ class Enrollment:
             "sources": list(self.sources),
             "motion": self.motion.to_json(),
             "appearance": None if self.appearance is None else self.appearance.to_json(),
+            **({} if self.neutral is None else {"neutral": _neutral_to_json(self.neutral)}),
         }, separators=(",", ":")).encode()
         digest = hashlib.sha256(body).hexdigest().encode()
         return MAGIC + b"\n" + body + b"\nsha256:" + digest + b"\n"
@@ -180,11 +203,12 @@ class Enrollment:
             raise EnrollmentError(f"file version {version} holds motion only and is no longer "
                                   "supported; enroll again.")
         try:
-            appearance = doc["appearance"]
+            appearance, neutral = doc["appearance"], doc.get("neutral")
             return cls(Vectors.from_json(doc["motion"]),
                        None if appearance is None else Vectors.from_json(appearance),
                        float(doc["seconds"]), tuple(str(s) for s in doc.get("sources", [])),
-                       str(doc.get("created", "")))
+                       str(doc.get("created", "")),
+                       None if neutral is None else _neutral_from_json(neutral))
         except (ValueError, KeyError, TypeError, OverflowError, AttributeError,
                 RecursionError) as exc:
             raise EnrollmentError(f"the enrollment data is unreadable ({exc}).") from exc

@@ -29,6 +29,8 @@ BROWS = np.array([[70, 63, 105, 66, 107], [300, 293, 334, 296, 336]])
 BROW_LIDS = np.array([[246, 161, 160, 159, 158], [466, 388, 387, 386, 385]])
 
 NAMES = ("mouth", "eye_left", "eye_right", "brows")
+#: A blink: the eyes' opening below this share of the clip's median opening.
+BLINK_SHARE = 0.75
 
 
 def measures(points: np.ndarray) -> np.ndarray:
@@ -57,3 +59,14 @@ def activity(window: np.ndarray, smooth: int = 5) -> float:
     averaged = (sums[smooth:] - sums[:-smooth]) / smooth
     lo, hi = np.percentile(averaged, [10, 90], axis=0)
     return float(np.max(hi - lo))
+
+
+def blinks(eyes: np.ndarray, share: float = BLINK_SHARE) -> list[tuple[int, int]]:
+    """Runs ``[start, stop)`` of frames whose eye opening is below ``share`` of its median.
+
+    ``eyes`` is one opening per frame (e.g. the mean of the two ``measures`` eye columns); each
+    run is one blink, so a closure held for several frames counts once.
+    """
+    shut = np.concatenate([[False], np.asarray(eyes) < share * np.median(eyes), [False]])
+    edges = np.flatnonzero(np.diff(shut.astype(np.int8)))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))

@@ -159,7 +159,8 @@ class Pipeline:
     while enrolling): unless the policy is OFF, every frame carries a banner that says
     ``waiting``, so none goes out as if it had been checked.
     Unless the policy or ``guard.on_glitch`` is OFF, the avatar output is checked for glitches
-    by ``detector`` (default: the shipped one) beside the frame path.
+    by ``detector`` (default: the shipped one) beside the frame path. An avatar that takes a
+    neutral face (``set_neutral``, the default avatar) gets the verifier's enrolled one.
 
     When the verifier weighs appearance, or ``faces`` (the face descriptor's card) is given,
     the driver's face is described on the frames :class:`.appearance.CheckSchedule` picks, in
@@ -189,6 +190,7 @@ class Pipeline:
         self._last_face: float | None = None
         self._verified_at: float | None = None  # the newest VERIFIED frame (or the start)
         self._calibrate = False
+        self._neutral = None if verifier is None else verifier.enrollment.neutral
         self._previous: tuple | None = None
 
     def set_verifier(self, verifier: StreamingVerifier) -> None:
@@ -200,6 +202,7 @@ class Pipeline:
             raise ValueError("this pipeline describes no faces: make it with faces=...")
         old, self._worker = self._worker, VerifierWorker(verifier)
         self._verified_at = None  # the unverified grace starts again
+        self._neutral = verifier.enrollment.neutral  # handed over on the frame thread
         if old is not None:
             old.close()
 
@@ -230,6 +233,10 @@ class Pipeline:
         if self.avatar is None:
             image = rgb.copy()
         else:
+            neutral, self._neutral = self._neutral, None
+            set_neutral = getattr(self.avatar, "set_neutral", None)  # not every engine has one
+            if neutral is not None and set_neutral is not None:
+                set_neutral(neutral)
             if self._calibrate and face.found:
                 self.avatar.calibrate(rgb, face)
                 self._calibrate = False

@@ -11,6 +11,7 @@ from .embedder import Embedder
 from .enrollment import MAX_MULTI_FACE_SHARE, Enrollment, Vectors
 from .errors import NoFaceError
 from .face_descriptor import FaceDescriptor
+from .features import neutral_shape
 from .offline.clip_descriptors import EVERY, clip_descriptors
 from .offline.clip_landmarks import extract_clip
 
@@ -25,11 +26,13 @@ def build_enrollment(videos: Sequence[str | Path], embedder: Embedder,
                      min_seconds: float = MIN_SECONDS) -> Enrollment:
     """Enroll the person in ``videos``: their motion and, with ``descriptor``, their face.
 
+    Also keeps their median face shape, the neutral the default avatar measures them from.
     Refuses too little motion, or several faces in view.
     """
-    embs, faces, seconds = [], [], 0.0
+    embs, faces, shapes, seconds = [], [], [], 0.0
     for video in videos:
         clip = extract_clip(video)
+        shapes.append(clip.points[clip.found])
         multi = float((clip.num_faces > 1).mean())
         if multi > MAX_MULTI_FACE_SHARE:
             raise NoFaceError(
@@ -56,4 +59,5 @@ def build_enrollment(videos: Sequence[str | Path], embedder: Embedder,
                               "enroll with only yourself in view.")
         appearance = Vectors(descriptor.info.model_id, vectors)
     return Enrollment(Vectors(embedder.info.model_id, np.concatenate([e for e in embs if len(e)])),
-                      appearance, seconds, tuple(Path(v).name for v in videos))
+                      appearance, seconds, tuple(Path(v).name for v in videos),
+                      neutral=neutral_shape(np.concatenate(shapes)).astype(np.float32))

@@ -1,31 +1,55 @@
 """The weight-free avatar on real clips: motion carries over, as MediaPipe sees it again.
 
 Each check renders the avatar from a driver clip's landmarks, runs MediaPipe on the rendered
-frames, and compares a facial signal (mouth, eyes, head turn) of driver and avatar.
+frames, and compares a facial signal (``expression.measures``: mouth, eyes, brows; and the head
+turn) of driver and avatar. Three portraits: the shipped astronaut (a smiling photo that shows
+its teeth), a frame of a MEAD recording (a colour video still), and a grey Yale still.
 """
 
 from __future__ import annotations
 
+import time
 from itertools import islice
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
 from shared_data import clip
 
 from fingerprint_live.avatar.default_avatar import DefaultAvatar
+from fingerprint_live.avatar.mouth import LOWER, UPPER
 from fingerprint_live.avatar.portrait import find_face, load_portrait
 from fingerprint_live.cli import main
 from fingerprint_live.errors import MediaError, NoFaceError
-from fingerprint_live.landmarks import LandmarkExtractor
+from fingerprint_live.expression import blinks, measures
+from fingerprint_live.features import neutral_shape
+from fingerprint_live.landmarks import FaceLandmarks, LandmarkExtractor
 from fingerprint_live.media import iter_video
+from fingerprint_live.offline.clip_landmarks import extract_clip
 
 TALKING = "dreamtalk/data/style_clip/video/M030_front_neutral_level1_001.mp4"
-BLINKS = "liveportrait/driving/d7.mp4"  # closes both eyes several times
+BLINKS = "liveportrait/driving/d14.mp4"  # blinks every second or two
+EXPRESSIVE = "liveportrait/driving/d10.mp4"  # raises brows, opens the mouth wide
 HEAD_TURN = "liveportrait/driving/d12.mp4"  # turns far left and right
 FACE_THEN_NONE = "pyfeat/feat/tests/data/face_noface.mov"  # face leaves after frame 71
 SHORT = "more/deep_avsr/audio_only/demo/00008.mp4"  # 74 frames, 160x160
+#: Portraits besides the astronaut: a frame of a clip no test drives, and a grey still.
+PORTRAITS = {
+    "astronaut": None,
+    "mead_W015": "spectre/MEAD/W015_level_1_neutral_030.mp4",
+    "yale_subject02": "yalefaces/subject02.normal",
+}
+
+
+def portrait_image(name: str) -> np.ndarray:
+    source = PORTRAITS[name]
+    if source is None:
+        return load_portrait()
+    if source.endswith(".mp4"):
+        return next(iter_video(clip(source))).image
+    return load_portrait(clip(source))
 
 
 @pytest.fixture(scope="module")
@@ -33,42 +57,49 @@ def portrait() -> np.ndarray:
     return load_portrait()
 
 
-def drive(portrait: np.ndarray, relative: str, frames: int) -> tuple[np.ndarray, np.ndarray]:
-    """Landmarks (N, 468, 3) of the driver and of the rendered avatar, NaN where none."""
+def drive(portrait: np.ndarray, relative: str, frames: int, start: int = 0,
+          neutral: bool = True, keep: bool = False):
+    """Landmarks (N, 468, 3) of the driver and of the rendered avatar (and its frames).
+
+    With ``neutral`` the driver's neutral is the median face of the whole clip, as an
+    enrollment gives it; else the first frame driven.
+    """
+    landmarks = extract_clip(clip(relative))
+    points = landmarks.points[landmarks.found]
+    assert len(points) >= start + frames, f"{relative}: too few frames with a face"
     engine = DefaultAvatar(portrait, size=256)
-    driver, avatar = [], []
-    with LandmarkExtractor() as see_driver, LandmarkExtractor() as see_avatar:
-        for frame in islice(iter_video(clip(relative)), frames):
-            face = see_driver.process(frame.image)
-            assert face.found, f"{relative}: the driver's face is lost; pick other frames"
-            rendered = engine.render(frame.image, face)
+    if neutral:
+        engine.set_neutral(neutral_shape(points))
+    avatar, images = [], []
+    with LandmarkExtractor() as see_avatar:
+        for p in points[start:start + frames]:
+            rendered = engine.render(np.zeros((8, 8, 3), np.uint8), FaceLandmarks(p, 1, 8, 8))
             again = see_avatar.process(rendered.image)
             assert again.found, "MediaPipe no longer finds a face in the avatar"
-            driver.append(face.points)
             avatar.append(again.points)
-    return np.stack(driver), np.stack(avatar)
+            if keep:
+                images.append(rendered.image)
+    return points[start:start + frames], np.stack(avatar), images
 
 
-def _dist(points: np.ndarray, a: int, b: int) -> np.ndarray:
-    return np.linalg.norm(points[:, a, :2] - points[:, b, :2], axis=1)
+def eyes(points: np.ndarray) -> np.ndarray:
+    return measures(points)[:, 1:3].mean(axis=1)
 
 
-def face_size(points: np.ndarray) -> np.ndarray:
-    return _dist(points, 33, 263)  # outer eye corners
-
-
-def mouth_opening(points: np.ndarray) -> np.ndarray:
-    return _dist(points, 13, 14) / face_size(points)
-
-
-def eye_opening(points: np.ndarray) -> np.ndarray:
-    return (_dist(points, 159, 145) + _dist(points, 386, 374)) / 2 / face_size(points)
+def visible_blinks(driver: np.ndarray, avatar: np.ndarray) -> tuple[int, int]:
+    """Driver blinks, and how many of them the avatar's eyes show within a frame."""
+    shut = np.zeros(len(avatar), bool)
+    for a, b in blinks(eyes(avatar)):
+        shut[a:b] = True
+    runs = blinks(eyes(driver))
+    return len(runs), sum(bool(shut[max(a - 1, 0):b + 1].any()) for a, b in runs)
 
 
 def head_turn(points: np.ndarray) -> np.ndarray:
     """Nose tip's horizontal offset from the middle of the face's outline."""
     centre = (points[:, 234, 0] + points[:, 454, 0]) / 2
-    return (points[:, 1, 0] - centre) / face_size(points)
+    width = np.linalg.norm(points[:, 33, :2] - points[:, 263, :2], axis=1)
+    return (points[:, 1, 0] - centre) / width
 
 
 def pearson(a: np.ndarray, b: np.ndarray) -> float:
@@ -77,28 +108,116 @@ def pearson(a: np.ndarray, b: np.ndarray) -> float:
 
 @pytest.mark.slow
 def test_mouth_follows_a_talking_driver(portrait: np.ndarray) -> None:
-    driver, avatar = drive(portrait, TALKING, 94)
-    r = pearson(mouth_opening(driver), mouth_opening(avatar))
+    driver, avatar, _ = drive(portrait, TALKING, 94)
+    r = pearson(measures(driver)[:, 0], measures(avatar)[:, 0])
     assert r >= 0.9, f"avatar mouth vs driver mouth: r = {r:.3f}"
 
 
 @pytest.mark.slow
-def test_blinks_show_on_the_avatar(portrait: np.ndarray) -> None:
-    driver, avatar = drive(portrait, BLINKS, 120)
-    eyes_d, eyes_a = eye_opening(driver), eye_opening(avatar)
-    assert pearson(eyes_d, eyes_a) >= 0.8
-    blinking = eyes_d < 0.6 * np.percentile(eyes_d, 90)  # MediaPipe reads shut eyes as ~0.5
-    assert blinking.sum() >= 5, "the clip should contain blinks"
-    # MediaPipe reads the squeezed-shut portrait eye only ~15% narrower (a real shut eye ~50%).
-    assert np.median(eyes_a[blinking]) < 0.9 * np.median(eyes_a[~blinking])
+@pytest.mark.parametrize("name", ["astronaut", "mead_W015"])
+def test_a_drivers_blink_closes_the_avatars_eyes(name: str) -> None:
+    driver, avatar, _ = drive(portrait_image(name), BLINKS, 150)
+    total, seen = visible_blinks(driver, avatar)
+    assert total >= 8, "the clip should contain blinks"
+    assert seen >= 0.8 * total, f"{seen} of {total} driver blinks show on the avatar"
+    r = pearson(eyes(driver), eyes(avatar))
+    assert r >= 0.85, f"avatar eyes vs driver eyes: r = {r:.3f}"
+
+
+@pytest.mark.slow
+def test_a_driver_who_starts_with_eyes_shut_is_not_off_all_call(portrait: np.ndarray) -> None:
+    """The neutral comes from the enrollment (here the clip's median face), not frame one."""
+    start = 17  # the driver's eyes are shut here, mid-blink
+    driver, avatar, _ = drive(portrait, BLINKS, 130, start=start)
+    assert eyes(driver)[0] < 0.75 * np.median(eyes(driver)), "the clip should start shut"
+    total, seen = visible_blinks(driver, avatar)
+    assert total >= 6 and seen >= 0.8 * total, f"{seen} of {total} blinks show"
+    # Taken as neutral, the shut first frame makes every open eye read as wide open instead.
+    _, first, _ = drive(portrait, BLINKS, 130, start=start, neutral=False)
+    assert visible_blinks(driver, first)[1] < 0.5 * total
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(PORTRAITS))
+def test_an_open_mouth_shows_an_inside_that_is_not_uniformly_dark(name: str) -> None:
+    driver, avatar, images = drive(portrait_image(name), EXPRESSIVE, 110, keep=True)
+    opening = measures(avatar)[:, 0]
+    r = pearson(measures(driver)[:, 0], opening)
+    assert r >= 0.9, f"avatar mouth vs driver mouth: r = {r:.3f}"
+    widest = np.argsort(opening)[-5:]
+    assert opening[widest].min() > 0.3, "the avatar's mouth should open wide"
+    for i in widest:
+        inner = np.round(avatar[i][np.concatenate([UPPER, LOWER[::-1]]), :2] * 16)
+        mask = np.zeros((256, 256), np.uint8)
+        cv2.fillPoly(mask, [inner.astype(np.int32)], 1, shift=4)
+        mask = cv2.erode(mask, np.ones((3, 3), np.uint8))  # the inside, not the lips' edge
+        grey = cv2.cvtColor(images[i], cv2.COLOR_RGB2GRAY)[mask > 0].astype(float)
+        assert grey.size > 100, "the open mouth should cover some pixels"
+        dark, light = np.percentile(grey, [50, 90])  # a throat, and teeth or a tongue
+        assert dark < 60, f"frame {i}: the mouth's inside should be dark in part"
+        assert light > max(3 * dark, dark + 40), f"frame {i}: uniformly dark ({dark}, {light})"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(PORTRAITS))
+def test_raised_brows_raise_the_avatars(name: str) -> None:
+    driver, avatar, _ = drive(portrait_image(name), EXPRESSIVE, 250)
+    brows_d, brows_a = measures(driver)[:, 3], measures(avatar)[:, 3]
+    r = pearson(brows_d, brows_a)
+    assert r >= 0.8, f"avatar brows vs driver brows: r = {r:.3f}"
+    raised = brows_d > np.percentile(brows_d, 90)
+    lift = np.median(brows_a[raised]) / np.median(brows_a) - 1
+    assert lift > 0.05, f"the avatar's brows rise {lift:.1%} where the driver's rise most"
+
+
+@pytest.mark.slow
+def test_a_smiling_portrait_is_neutral_at_rest(portrait: np.ndarray) -> None:
+    """The astronaut smiles with her teeth showing; a driver at rest closes her lips.
+
+    ``neutralise=0`` keeps the photo's own smile, as the avatar did before.
+    """
+    landmarks = extract_clip(clip(TALKING))
+    points = landmarks.points[landmarks.found]
+    rest = FaceLandmarks(points[np.argmin(measures(points)[:, 0])], 1, 8, 8)  # lips shut
+    frame = np.zeros((8, 8, 3), np.uint8)
+    with LandmarkExtractor(static=True) as extractor:
+        photo = measures(extractor.process(portrait).points[None])[0, 0]
+        for neutralise, closed in ((1.0, True), (0.0, False)):
+            engine = DefaultAvatar(portrait, size=256, neutralise=neutralise)
+            engine.calibrate(frame, rest)
+            mouth = measures(extractor.process(engine.render(frame, rest).image).points[None])
+            assert bool(mouth[0, 0] < 0.3 * photo) is closed, (neutralise, mouth[0, 0], photo)
 
 
 @pytest.mark.slow
 def test_head_turn_shows_on_the_avatar(portrait: np.ndarray) -> None:
-    driver, avatar = drive(portrait, HEAD_TURN, 130)
+    driver, avatar, _ = drive(portrait, HEAD_TURN, 130)
     turn = head_turn(driver)
     assert np.ptp(turn) > 0.5, "the clip should turn the head both ways"
     assert pearson(turn, head_turn(avatar)) >= 0.9
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("size", "fps"), [(256, 60), (512, 30)])
+def test_rendering_keeps_its_speed(portrait: np.ndarray, size: int, fps: int) -> None:
+    """The benchmark's targets (landmarks excluded), median over a real clip's frames."""
+    landmarks = extract_clip(clip(HEAD_TURN))
+    faces = [FaceLandmarks(p, 1, 8, 8) for p in landmarks.points[landmarks.found][:80]]
+    engine = DefaultAvatar(portrait, size=size)
+    frame, spent = np.zeros((8, 8, 3), np.uint8), []
+    for face in faces:
+        start = time.perf_counter()
+        engine.render(frame, face)
+        spent.append(time.perf_counter() - start)
+    median = float(np.median(spent[10:]))
+    assert median < 1 / fps, f"{size}x{size}: {1000 * median:.1f} ms a frame"
+
+
+def test_a_neutral_shape_must_be_a_face() -> None:
+    engine = DefaultAvatar(load_portrait(), size=128)
+    for bad in (np.zeros((10, 3)), np.full((468, 3), np.nan)):
+        with pytest.raises(ValueError, match="neutral face shape"):
+            engine.set_neutral(bad)
 
 
 @pytest.mark.slow

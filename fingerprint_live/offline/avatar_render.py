@@ -1,7 +1,8 @@
 """What a receiver sees: a clip re-rendered through the default avatar, its landmarks found again.
 
 An avatar shows the target's face shape, not the driver's, so the accuracy that counts is measured
-on every clip rendered onto one and the same portrait. The driver's landmarks drive the avatar;
+on every clip rendered onto one and the same portrait. The driver's landmarks drive the avatar,
+from the driver's own neutral face (the clip's median face, standing in for the enrollment's);
 MediaPipe then runs on the rendered frames, as it would on the far side of a call. Results are
 cached by the clip's content and the render version.
 """
@@ -10,12 +11,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..features import neutral_shape
 from ..landmarks import FaceLandmarks, LandmarkExtractor
 from ..media import iter_video
-from .clip_landmarks import ClipLandmarks, cached_landmarks, content_key
+from .clip_landmarks import ClipLandmarks, cached_landmarks, content_key, extract_clip
 
-#: Bumped when the default avatar changes what it renders.
-RENDER_VERSION = 1
+#: Bumped when the default avatar changes what it renders (2: lids, mouth inside, own neutral).
+RENDER_VERSION = 2
 RENDER_SIZE = 256
 
 
@@ -26,6 +28,9 @@ def rendered_clip(path: str | Path) -> ClipLandmarks:
 
     def frames(extractor: LandmarkExtractor):
         engine = DefaultAvatar(load_portrait(), RENDER_SIZE)
+        driven = extract_clip(path)
+        if driven.found.any():
+            engine.set_neutral(neutral_shape(driven.points[driven.found]))
         with LandmarkExtractor() as driver:
             for frame in iter_video(path):
                 out = engine.render(frame.image, driver.process(frame.image))

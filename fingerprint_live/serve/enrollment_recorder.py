@@ -18,6 +18,7 @@ from ..embedder import Embedder
 from ..enrollment import MAX_MULTI_FACE_SHARE, Enrollment, Vectors
 from ..errors import FingerprintError, NoFaceError
 from ..face_descriptor import DescriptorInfo
+from ..features import neutral_shape
 from ..landmarks import FaceLandmarks
 
 #: A gap between two face frames longer than this does not count as recorded motion.
@@ -83,7 +84,8 @@ class EnrollmentRecorder:
                                   "in view and talk naturally.")
             result = Enrollment(Vectors(self.embedder.info.model_id, emb),
                                 Vectors(self.faces.model_id, np.stack(self._descriptors)),
-                                secs, ("live camera",))
+                                secs, ("live camera",),
+                                neutral=neutral_shape(points).astype(np.float32))
         except FingerprintError as exc:
             self.on_done(None, str(exc))
             return
