@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import shutil
 import sys
 from collections import defaultdict
@@ -170,6 +171,10 @@ def main() -> int:
                     help="calibrations to fit (default: all)")
     ap.add_argument("--rerun", action="store_true",
                     help="run the evals again even where their results exist")
+    ap.add_argument("--train-args", default="",
+                    help="more arguments for `fingerprint-live train`, e.g. '--vary --velocity'")
+    ap.add_argument("--no-takeover", action="store_true",
+                    help="pairs only (no calibration needed): for quick comparisons")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -185,19 +190,21 @@ def main() -> int:
         write_manifest([c for c in clips if c.identity in test_ids], fold / "test.csv")
         if not (fold / "model" / "embedder.onnx").is_file():
             cli(["train", "--manifest", str(fold / "train.csv"), "-o", str(fold / "model"),
-                 "--steps", str(args.steps), "--seed", str(args.seed)])
+                 "--steps", str(args.steps), "--seed", str(args.seed), "--quiet",
+                 *shlex.split(args.train_args)])
         if not (fold / "model" / MODEL_FILE).is_file():
             shutil.copy(model_dir() / MODEL_FILE, fold / "model" / MODEL_FILE)
     scores = [held_out_scores(f, args.calibrate) for f in fold_dirs]
     calibrations = {f.name: calibrate([s for j, s in enumerate(scores) if j != k],
                                       f / "model")
-                    for k, f in enumerate(fold_dirs)}
+                    for k, f in enumerate(fold_dirs)} if args.calibrate else {}
     for fold in fold_dirs:
         for name in args.variants:
             path = fold / f"eval_{name}.json"
             if args.rerun or not path.is_file():
+                takeover = [] if args.no_takeover else ["--takeover"]
                 cli(["eval", "--manifest", str(fold / "test.csv"), "-o", str(path), "--model",
-                     str(fold / "model"), "--takeover", "--quiet", *VARIANTS[name]])
+                     str(fold / "model"), *takeover, "--quiet", *VARIANTS[name]])
     report = {"folds": args.folds, "steps": args.steps, "seed": args.seed,
                "corrections": corrections, "calibrations": calibrations,
                "genuine_observations": {k: [int(len(s[k][0])) for s in scores]
@@ -206,7 +213,7 @@ def main() -> int:
                                    for f in fold_dirs]) for name in args.variants}}
     (out / "cv_summary.json").write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps({k: v for k, v in report.items() if k in args.variants}, indent=1))
-    if args.ship:
+    if args.ship and args.calibrate:
         ship = Path(args.ship)
         if not (ship / "embedder.onnx").is_file():
             manifest = out / "all.csv"

@@ -49,13 +49,13 @@ class Signal(enum.StrEnum):
 
 @dataclass(frozen=True)
 class DecisionConfig:
-    accept: float = 2.0  # summed evidence (nats) for VERIFIED
+    accept: float = 1.0  # summed evidence (nats) for VERIFIED
     reject: float = 4.0  # summed evidence against (nats) for MISMATCH
     motion_weight: float = 0.1  # share of an independent observation per motion window
-    motion_bounds: tuple[float, float] = (-2.0, 2.0)  # the motion evidence stays within
+    motion_bounds: tuple[float, float] = (-6.0, 2.0)  # the motion evidence stays within
     appearance_weight: float = 1.0
-    appearance_bounds: tuple[float, float] = (-8.0, 6.0)
-    motion_floor: float = 0.5  # VERIFIED needs at least this much motion evidence for it
+    appearance_bounds: tuple[float, float] = (-8.0, 4.0)
+    motion_floor: float = 1.0  # VERIFIED needs at least this much motion evidence for it
     live_within: float = 10.0  # seconds since the face last moved live, for VERIFIED
 
     def weight(self, signal: Signal) -> float:

@@ -38,6 +38,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--vary", action="store_true",
                    help="train on views varied as another camera or day would (time warp, "
                    "frame rate, dropped frames, head angle, jitter, smoothing)")
+    p.add_argument("--avatar-portraits", nargs="*", type=Path, default=[],
+                   help="train also on the clips rendered through the default avatar onto these "
+                   "portraits (images, or a video's first frame): the receiver's view. Rendered "
+                   "once and cached; slow the first time")
+    p.add_argument("--avatar-prob", type=float, default=0.5,
+                   help="share of views taken from those renders (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
@@ -50,11 +56,13 @@ def run(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
     clips = read_manifest(args.manifest)
-    prepared = training.prepare(clips, progress=not args.quiet)
+    portraits = [_portrait(p) for p in args.avatar_portraits]
+    prepared = training.prepare(clips, progress=not args.quiet, portraits=portraits)
     features = FeatureSet(args.points, args.space, not args.no_pose, args.velocity)
     config = training.TrainConfig(steps=args.steps, seed=args.seed, features=features,
                                   pose_width=args.pose_width,
-                                  variation=CameraVariation() if args.vary else None)
+                                  variation=CameraVariation() if args.vary else None,
+                                  avatar_prob=args.avatar_prob if portraits else 0.0)
     model, losses = training.train(prepared, config, progress=not args.quiet)
     counts = Counter(c.identity for c in prepared)
     info = {
@@ -68,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "pose_width": args.pose_width,
         "varied": args.vary,
+        "avatar_portraits": [p.name for p in args.avatar_portraits],
         "final_loss": float(sum(losses[-50:]) / len(losses[-50:])),
     }
     path = training.export(model, args.output, info, features)
@@ -81,3 +90,13 @@ def run(args: argparse.Namespace) -> int:
               f"{losses[0]:.3f} -> {info['final_loss']:.3f}. Fit its calibration on held-out "
               "identities (benchmarks/cross_validation.py) before verifying with it.")
     return 0
+
+
+def _portrait(path: Path):
+    """A training portrait: an image, or the first frame of a video."""
+    from ..avatar.portrait import load_portrait
+    from ..media import iter_video
+
+    if path.suffix.lower() in (".mp4", ".mov", ".avi", ".mkv", ".webm"):
+        return next(iter_video(path)).image
+    return load_portrait(path)

@@ -9,7 +9,10 @@ cached by the clip's content and the render version.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
+
+import numpy as np
 
 from ..features import neutral_shape
 from ..landmarks import FaceLandmarks, LandmarkExtractor
@@ -21,13 +24,17 @@ RENDER_VERSION = 2
 RENDER_SIZE = 256
 
 
-def rendered_clip(path: str | Path) -> ClipLandmarks:
-    """Landmarks of ``path`` as rendered through the default avatar (astronaut portrait)."""
-    from fingerprint_live.avatar.default_avatar import DefaultAvatar
-    from fingerprint_live.avatar.portrait import load_portrait
+def rendered_clip(path: str | Path, portrait: np.ndarray | None = None) -> ClipLandmarks:
+    """Landmarks of ``path`` as rendered through the default avatar onto ``portrait`` (RGB;
+    default: the astronaut, the portrait every evaluation uses)."""
+    from ..avatar.default_avatar import DefaultAvatar
+    from ..avatar.portrait import load_portrait
+
+    face = load_portrait() if portrait is None else portrait
+    tag = "" if portrait is None else "-" + hashlib.sha256(face.tobytes()).hexdigest()[:12]
 
     def frames(extractor: LandmarkExtractor):
-        engine = DefaultAvatar(load_portrait(), RENDER_SIZE)
+        engine = DefaultAvatar(face, RENDER_SIZE)
         driven = extract_clip(path)
         if driven.found.any():
             engine.set_neutral(neutral_shape(driven.points[driven.found]))
@@ -39,4 +46,4 @@ def rendered_clip(path: str | Path) -> ClipLandmarks:
                     seen = FaceLandmarks(None, 0, seen.width, seen.height)
                 yield seen, frame.time
 
-    return cached_landmarks(f"{content_key(path)}-avatar{RENDER_VERSION}", frames)
+    return cached_landmarks(f"{content_key(path)}-avatar{RENDER_VERSION}{tag}", frames)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,8 @@ from ..errors import FingerprintError
 from ..features import FPS, NUM_POSE, FeatureSet, frame_features, neutral_shape, transplant
 from ..windows import full_windows, series, window_at
 from .augment import CameraVariation, vary
-from .clip_landmarks import extract_clip
+from .avatar_render import rendered_clip
+from .clip_landmarks import ClipLandmarks, extract_clip
 from .manifest import Clip
 
 WINDOW = 50  # 2 s at 25 fps
@@ -43,6 +44,7 @@ class TrainConfig:
     weight_decay: float = 1e-3
     seed: int = 0
     variation: CameraVariation | None = None  # what another camera or day changes
+    avatar_prob: float = 0.0  # share of views taken from the clip rendered through an avatar
     features: FeatureSet = FeatureSet()  # what the network reads
     pose_width: int = 0  # > 0: the head-pose channels get a projection of this width
 
@@ -54,6 +56,20 @@ class PreparedClip:
     points: np.ndarray  # its landmarks (N, 468, 3), NaN where no face
     windows: np.ndarray  # the indices k of its gap-free windows (every grid step)
     shape: np.ndarray  # neutral face shape in head coordinates
+    #: The same clip rendered through the default avatar onto each training portrait, as
+    #: MediaPipe sees it again (the receiver's view), or None where it gave no window.
+    renders: list[PreparedClip | None] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, identity: str, marks: ClipLandmarks) -> PreparedClip | None:
+        """The clip's windows; None when it has no full window."""
+        found = marks.found
+        gaps = np.where(found, 0.0, np.nan)[:, None]  # where the clip has a face
+        windows = full_windows(series(marks.times, gaps), WINDOW, 1)
+        if not len(windows):
+            return None
+        return cls(identity, marks.times, marks.points, windows,
+                   neutral_shape(marks.points[found]))
 
     def window(self, k: int, features: FeatureSet, target_shape: np.ndarray | None = None,
                variation: tuple[np.random.Generator, CameraVariation] | None = None,
@@ -74,17 +90,19 @@ class PreparedClip:
                          WINDOW, 1, features)
 
 
-def prepare(clips: list[Clip], progress: bool = True) -> list[PreparedClip]:
-    """Landmarks (cached) and window positions for every clip with at least one full window."""
+def prepare(clips: list[Clip], progress: bool = True,
+            portraits: list[np.ndarray] = ()) -> list[PreparedClip]:
+    """Landmarks (cached) and window positions for every clip with at least one full window,
+    and, for each of ``portraits``, the clip rendered through the default avatar onto it
+    (rendered once, then cached: slow the first time)."""
     out = []
     for clip in tqdm(clips, desc="landmarks", unit="clip", disable=not progress):
-        marks = extract_clip(clip.path)
-        found = marks.found
-        gaps = np.where(found, 0.0, np.nan)[:, None]  # where the clip has a face
-        windows = full_windows(series(marks.times, gaps), WINDOW, 1)
-        if len(windows):
-            out.append(PreparedClip(clip.identity, marks.times, marks.points, windows,
-                                    neutral_shape(marks.points[found])))
+        prepared = PreparedClip.of(clip.identity, extract_clip(clip.path))
+        if prepared is None:
+            continue
+        prepared.renders = [PreparedClip.of(clip.identity, rendered_clip(clip.path, portrait))
+                            for portrait in portraits]
+        out.append(prepared)
     return out
 
 
@@ -116,7 +134,12 @@ class BatchSampler:
             for ci in picks:
                 clip = self.clips[int(ci)]
                 tid, target = -1, None
-                if rng.random() < cfg.transplant_prob:
+                renders = [i for i, r in enumerate(clip.renders) if r is not None]
+                if renders and rng.random() < cfg.avatar_prob:  # the receiver's view
+                    portrait = int(rng.choice(renders))
+                    tid = cfg.targets_per_batch + portrait  # one face for every driver on it
+                    clip = clip.renders[portrait]
+                elif rng.random() < cfg.transplant_prob:
                     tid = int(rng.integers(len(targets)))
                     target = self.clips[targets[tid]].shape
                 view = None
