@@ -1,0 +1,127 @@
+"""Janus's VideoRoom over aiortc: look at a room, publish a track into it, subscribe to a feed.
+
+Publishers and subscribers each use their own plugin handle and peer connection. aiortc gathers
+its candidates before the SDP is made, so offers and answers go with ``trickle: false``; Janus
+puts its own candidates in its SDP (half-trickle).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+
+from ..webrtc.ice import rtc_configuration
+from .client import JanusError, JanusHandle, JanusSession
+
+PLUGIN = "janus.plugin.videoroom"
+
+
+@dataclass(frozen=True)
+class Publisher:
+    """A feed in a room: Janus's id for it and the display name its publisher gave."""
+
+    id: int
+    display: str
+
+
+class Room:
+    """A handle for looking at room ``room``: whether it exists and who publishes in it."""
+
+    def __init__(self, handle: JanusHandle, room: int) -> None:
+        self.handle, self.room = handle, room
+
+    @classmethod
+    async def open(cls, session: JanusSession, room: int) -> Room:
+        """``JanusError`` when the room does not exist."""
+        handle = await session.attach(PLUGIN)
+        reply = await handle.request({"request": "exists", "room": room})
+        if not reply.get("exists"):
+            await handle.detach()
+            raise JanusError(f"Janus at {session.url} has no VideoRoom {room}; create it (in "
+                             "janus.plugin.videoroom.jcfg or with a `create` request) first.")
+        return cls(handle, room)
+
+    async def publishers(self) -> list[Publisher]:
+        """The room's participants that publish a stream now."""
+        reply = await self.handle.request({"request": "listparticipants", "room": self.room})
+        return [Publisher(int(p["id"]), str(p.get("display", "")))
+                for p in reply.get("participants", []) if p.get("publisher")]
+
+
+def _jsep(pc: RTCPeerConnection) -> dict:
+    return {"type": pc.localDescription.type, "sdp": pc.localDescription.sdp, "trickle": False}
+
+
+def _description(jsep: dict | None, what: str) -> RTCSessionDescription:
+    if not jsep:
+        raise JanusError(f"Janus sent no SDP with its {what}.")
+    return RTCSessionDescription(sdp=jsep["sdp"], type=jsep["type"])
+
+
+class Publication:
+    """``track`` published into a room under ``display``; ``feed`` is its id there."""
+
+    def __init__(self, handle: JanusHandle, pc: RTCPeerConnection, feed: int) -> None:
+        self.handle, self.pc, self.feed = handle, pc, feed
+
+    @classmethod
+    async def start(cls, session: JanusSession, room: int, display: str,
+                    track: MediaStreamTrack,
+                    configuration: RTCConfiguration | None = None) -> Publication:
+        handle = await session.attach(PLUGIN)
+        pc = RTCPeerConnection(configuration or rtc_configuration())
+        try:
+            joined, _ = await handle.message({"request": "join", "ptype": "publisher",
+                                              "room": room, "display": display})
+            pc.addTrack(track)
+            await pc.setLocalDescription(await pc.createOffer())
+            _, answer = await handle.message({"request": "publish", "audio": False,
+                                              "video": True}, _jsep(pc))
+            await pc.setRemoteDescription(_description(answer, "answer to the publisher"))
+            await handle.until("webrtcup")  # the feed is listed once its media is set up
+        except BaseException:
+            await pc.close()
+            await handle.detach()
+            raise
+        return cls(handle, pc, int(joined["id"]))
+
+    async def close(self) -> None:
+        await self.pc.close()
+        await self.handle.detach()
+
+
+class Subscription:
+    """Feed ``feed`` of a room received on its own peer connection; ``track`` is its video."""
+
+    def __init__(self, handle: JanusHandle, pc: RTCPeerConnection,
+                 track: MediaStreamTrack) -> None:
+        self.handle, self.pc, self.track = handle, pc, track
+
+    @classmethod
+    async def start(cls, session: JanusSession, room: int, feed: int,
+                    configuration: RTCConfiguration | None = None) -> Subscription:
+        handle = await session.attach(PLUGIN)
+        pc = RTCPeerConnection(configuration or rtc_configuration())
+        tracks: asyncio.Queue[MediaStreamTrack] = asyncio.Queue()
+        pc.on("track", lambda track: tracks.put_nowait(track) if track.kind == "video" else None)
+        try:
+            _, offer = await handle.message({"request": "join", "ptype": "subscriber",
+                                             "room": room, "streams": [{"feed": feed}]})
+            await pc.setRemoteDescription(_description(offer, "offer to the subscriber"))
+            await pc.setLocalDescription(await pc.createAnswer())
+            await handle.message({"request": "start"}, _jsep(pc))
+            track = await asyncio.wait_for(tracks.get(), 5)
+        except BaseException:
+            await pc.close()
+            await handle.detach()
+            raise
+        return cls(handle, pc, track)
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.track.stop()
+        await self.pc.close()
+        await self.handle.detach()
