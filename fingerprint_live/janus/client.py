@@ -54,7 +54,7 @@ class JanusHandle:
             left = deadline - asyncio.get_running_loop().time()
             try:
                 msg = await asyncio.wait_for(self.events.get(), max(left, 0.0))
-            except asyncio.TimeoutError as exc:
+            except TimeoutError as exc:
                 raise JanusError(f"Janus sent no {kind} in {timeout:.0f} s.") from exc
             if msg.get("janus") == kind:
                 return msg
@@ -84,11 +84,10 @@ class JanusSession:
     @classmethod
     async def connect(cls, url: str, timeout: float = 5.0) -> JanusSession:
         """Open the WebSocket and create a session; ``JanusError`` if Janus does not answer."""
-        http = aiohttp.ClientSession()
+        http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, connect=timeout))
         try:
-            ws = await http.ws_connect(url, protocols=("janus-protocol",), timeout=timeout,
-                                       autoping=True)
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            ws = await http.ws_connect(url, protocols=("janus-protocol",))
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             await http.close()
             raise JanusError(f"Janus is not reachable at {url} ({exc or type(exc).__name__}); "
                              "is janus running with its WebSocket transport there?") from exc
@@ -124,7 +123,7 @@ class JanusSession:
         try:
             await self._ws.send_json(msg)
             reply = await asyncio.wait_for(future, TIMEOUT)
-        except asyncio.TimeoutError as exc:
+        except TimeoutError as exc:
             raise JanusError(f"Janus did not answer a {msg['janus']} request in "
                              f"{TIMEOUT:.0f} s.") from exc
         except (ConnectionError, RuntimeError) as exc:  # the socket went away under us

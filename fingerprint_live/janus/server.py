@@ -33,7 +33,8 @@ from pathlib import Path
 from ..errors import FingerprintError
 
 #: Where Debian (any architecture) and a source build put Janus's modules.
-MODULE_ROOTS = ["/usr/lib/*/janus", "/usr/lib/janus", "/usr/local/lib/janus", "/opt/janus/lib/janus"]
+MODULE_ROOTS = ["/usr/lib/*/janus", "/usr/lib/janus", "/usr/local/lib/janus",
+                "/opt/janus/lib/janus"]
 #: The only plugin and transport loaded; every other one found is disabled.
 PLUGIN, TRANSPORT = "libjanus_videoroom.so", "libjanus_websockets.so"
 #: The one media address inside ``isolated``'s network namespace.

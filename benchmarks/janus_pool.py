@@ -1,0 +1,194 @@
+"""Sizing the pool: streams one verification worker checks per core at 25 fps, through Janus.
+
+Inside an isolated network namespace (see fingerprint_live/janus/server.py), Janus relays two
+publishers, each sending the default avatar of a real clip at 25 fps (M030 driving, from M030's
+enrolled neutral; LivePortrait's d12 driving), rendered losslessly beforehand so the publishers
+cost little. For each run, worker processes (the pool's ``StreamChecker``, as a Ray actor runs
+it, without Ray) are each pinned to one core and subscribe to their share of N streams,
+alternating the two feeds; every stream is checked against M030's enrollment by motion alone.
+
+Per run, after ``--warmup`` seconds, over ``--seconds``:
+- checked fps per stream (frames through ``VerifyTrack``; 25 arrive) and frames dropped as stale;
+  a stream "keeps up" at >= 24 fps with <= 4 % dropped;
+- CPU seconds the worker used per stream-second (so streams per core = 1 / that);
+- RSS of the worker before subscribing and at the end (memory per stream);
+- added latency: a frame's arrival in the worker to the end of its check (ms);
+- the states each stream went through (the verdict).
+
+    sudo python benchmarks/janus_pool.py --runs 1x1 1x2 1x3 1x4 2x6 --seconds 30
+
+(run ``WxN``: W workers, N streams in all). Needs root (for the namespace), janus and the clips.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+MEAD = DATA / "dreamtalk/data/style_clip/video"
+ENROLL = [MEAD / f"M030_front_{e}_level3_001.mp4"
+          for e in ("angry", "contempt", "disgusted", "fear")]
+GENUINE, IMPOSTOR = MEAD / "M030_front_happy_level3_001.mp4", DATA / "liveportrait/driving/d12.mp4"
+CACHE = Path("/tmp/fingerprint-live-janus-bench")
+PORT, ROOM = 18288, 1234
+
+
+def prepare() -> dict:
+    """The M030 enrollment and the two avatar clips (cached between runs)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from pool_helpers import render_avatar
+
+    from fingerprint_live.embedder import Embedder
+    from fingerprint_live.enrollment import Enrollment
+    from fingerprint_live.video_enrollment import build_enrollment
+
+    CACHE.mkdir(exist_ok=True)
+    path = CACHE / "m030.fpe"
+    if not path.exists():
+        build_enrollment(ENROLL, Embedder(), None, min_seconds=8).save(path)
+    enrollment = Enrollment.load(path)
+    clips = {}
+    for name, driver, neutral in (("genuine", GENUINE, enrollment.neutral),
+                                  ("impostor", IMPOSTOR, None)):
+        out = CACHE / f"{name}.mkv"
+        if not out.exists():
+            render_avatar(driver, out, neutral)
+        clips[name] = str(out)
+    return {"enrollment": str(path), "clips": clips}
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def checker(feeds: list[int], enrollment: str, warmup: float, seconds: float) -> dict:
+    """One worker: check ``feeds`` (one stream each), measure, report."""
+    from fingerprint_live.janus import JanusConfig
+    from fingerprint_live.pool.checker import Assignment, StreamChecker
+
+    check = StreamChecker(JanusConfig(port=PORT).url, ROOM)
+    await check.start()
+    base = rss_mb()
+    data = Path(enrollment).read_bytes()
+    for n, feed in enumerate(feeds):
+        check.assign(Assignment(feed, f"s{n}", data, n + 1))
+    states: dict[int, list[str]] = {n: [] for n in range(len(feeds))}
+    by_feed = {}
+
+    def take() -> dict:
+        report = check.report()
+        for e in report["events"]:
+            states[e["ticket"] - 1].append(e["state"])
+        return report["streams"]
+
+    await asyncio.sleep(warmup)
+    first, cpu0, t0 = take(), os.times(), time.monotonic()
+    latency: list[float] = []
+    end = t0 + seconds
+    while time.monotonic() < end:
+        await asyncio.sleep(1.0)
+        for r in take().values():
+            latency += r["latency_ms"]
+    last, cpu1, t1 = take(), os.times(), time.monotonic()
+    span = t1 - t0
+    for feed, r in last.items():
+        frames = r["frames"] - first[feed]["frames"]
+        dropped = r["dropped"] - first[feed]["dropped"]
+        by_feed[feed] = {"fps": frames / span,
+                         "dropped_share": dropped / max(1, frames + dropped),
+                         "error": r["error"]}
+    cpu = (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)
+    out = {"streams": [by_feed[f] | {"feed": f, "states": states[n]}
+                       for n, f in enumerate(feeds)],
+           "cpu_per_stream_second": cpu / span / len(feeds), "rss_base_mb": base,
+           "rss_end_mb": rss_mb(), "latency_ms": latency}
+    await check.close()
+    return out
+
+
+async def publish(clips: dict) -> tuple:
+    from fingerprint_live.janus import JanusSession, Publication
+    from fingerprint_live.webrtc import VideoFileTrack
+
+    session = await JanusSession.connect(f"ws://127.0.0.1:{PORT}/")
+    pubs = [await Publication.start(session, ROOM, name, VideoFileTrack([clip], loops=0))
+            for name, clip in clips.items()]
+    return session, pubs
+
+
+async def bench(args: argparse.Namespace, prepared: dict) -> list[dict]:
+    session, pubs = await publish(prepared["clips"])
+    feeds = [p.feed for p in pubs]
+    results = []
+    for run in args.runs:
+        workers, streams = (int(x) for x in run.split("x"))
+        shares = [[feeds[n % 2] for n in range(streams) if n % workers == w]
+                  for w in range(workers)]
+        procs = [subprocess.Popen(
+            ["taskset", "-c", str(w % os.cpu_count()), sys.executable, __file__, "--checker",
+             json.dumps({"feeds": share, "enrollment": prepared["enrollment"],
+                         "warmup": args.warmup, "seconds": args.seconds})],
+            stdout=subprocess.PIPE) for w, share in enumerate(shares)]
+        outs = [json.loads(p.communicate()[0]) for p in procs]
+        load = os.getloadavg()[0]
+        all_streams = [s for o in outs for s in o["streams"]]
+        lat = np.array([v for o in outs for v in o["latency_ms"]])
+        result = {
+            "run": run, "workers": workers, "streams": streams, "load_avg": round(load, 2),
+            "fps": [round(s["fps"], 2) for s in all_streams],
+            "dropped": [round(s["dropped_share"], 4) for s in all_streams],
+            "keeps_up": all(s["fps"] >= 24 and s["dropped_share"] <= 0.04
+                            for s in all_streams),
+            "cpu_per_stream_second": [round(o["cpu_per_stream_second"], 4) for o in outs],
+            "rss_base_mb": [round(o["rss_base_mb"], 1) for o in outs],
+            "rss_end_mb": [round(o["rss_end_mb"], 1) for o in outs],
+            "latency_ms_p50_p95": [round(float(np.percentile(lat, q)), 1) for q in (50, 95)]
+            if len(lat) else None,
+            "states": [(("genuine", "impostor")[n % 2], s["states"], s["error"])
+                       for n, s in enumerate(all_streams)]}
+        print(json.dumps(result), flush=True)
+        results.append(result)
+    for pub in pubs:
+        await pub.close()
+    await session.close()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", nargs="+", default=["1x1", "1x2", "1x3", "1x4", "2x6"])
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--warmup", type=float, default=8.0)
+    parser.add_argument("--out", default="benchmarks/janus_pool.json")
+    parser.add_argument("--checker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.checker:
+        job = json.loads(args.checker)
+        print(json.dumps(asyncio.run(checker(**job))))
+        return
+    from fingerprint_live.janus import JanusConfig, JanusServer
+    from fingerprint_live.janus.server import ISOLATED_ADDRESS, isolated
+
+    if os.environ.get("FL_ISOLATED") != "1":
+        env = os.environ | {"FL_ISOLATED": "1"}
+        sys.exit(subprocess.run(isolated([sys.executable, *sys.argv]), env=env).returncode)
+    prepared = prepare()
+    with JanusServer(JanusConfig(port=PORT, room=ROOM, ice=ISOLATED_ADDRESS)):
+        results = asyncio.run(bench(args, prepared))
+    Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""The Janus pool's whole call, run by tests/test_janus.py inside an isolated network namespace.
+
+Janus starts with a config written here, the pool starts as `fingerprint-live worker --json`
+with two workers, three publishers send their avatar clips, and the pool's HTTP endpoint is read
+every 0.1 s. Once the enrolled publisher is VERIFIED (or after ``before_kill`` s), the worker
+that checks it is killed with SIGKILL; reading goes on until its stream is VERIFIED again by
+another worker and the impostor has been called (or ``after_kill`` s). Everything seen is
+written as JSON to the path given, for the test to judge.
+
+    python tests/pool_scenario.py SETUP.json OUT.json
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+
+from fingerprint_live.janus import JanusConfig, JanusServer, JanusSession, Publication
+from fingerprint_live.janus.server import ISOLATED_ADDRESS
+from fingerprint_live.webrtc import VideoFileTrack
+
+JANUS_PORT, HTTP_PORT, ROOM = 18188, 18090, 4321
+
+
+async def call(setup: dict, janus: JanusConfig) -> dict:
+    pool = subprocess.Popen(
+        [sys.executable, "-m", "fingerprint_live.cli", "worker", "--janus", janus.url,
+         "--room", str(ROOM), "--enrollments", setup["enrollments"], "--workers", "2",
+         "--streams-per-worker", "2", "--http", f"127.0.0.1:{HTTP_PORT}", "--json"],
+        stdout=subprocess.PIPE, stderr=open(setup["pool_log"], "wb"))  # noqa: SIM115
+    session = await JanusSession.connect(janus.url)
+    feeds, publications = {}, []
+    for role, (display, clip) in setup["publishers"].items():
+        pub = await Publication.start(session, ROOM, display, VideoFileTrack([clip], loops=0))
+        publications.append(pub)
+        feeds[role] = pub.feed
+    samples, killed, t0 = [], None, time.monotonic()
+    genuine, impostor = feeds["genuine"], feeds["impostor"]
+    try:
+        async with aiohttp.ClientSession() as http:
+            while time.monotonic() - t0 < setup["limit"]:
+                now = time.monotonic() - t0
+                try:
+                    async with http.get(f"http://127.0.0.1:{HTTP_PORT}/streams") as r:
+                        status = await r.json()
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.2)
+                    continue
+                samples.append({"t": round(now, 3), "streams": status["streams"],
+                                "workers": status["workers"]})
+                rows = {row["stream"]: row for row in status["streams"]}
+                g, i = rows.get(genuine, {}), rows.get(impostor, {})
+                if killed is None and g.get("worker") and (
+                        g.get("state") == "VERIFIED" or now > setup["before_kill"]):
+                    pid = int(g["worker"].rsplit(":", 1)[1])
+                    os.kill(pid, signal.SIGKILL)
+                    killed = {"t": round(time.monotonic() - t0, 3), "worker": g["worker"],
+                              "state_before": g.get("state")}
+                if killed and (now - killed["t"] > setup["after_kill"] or (
+                        g.get("state") == "VERIFIED" and g.get("worker") != killed["worker"]
+                        and i.get("state") == "MISMATCH")):
+                    break
+                await asyncio.sleep(0.1)
+    finally:
+        for pub in publications:
+            await pub.close()
+        await session.close()
+        pool.send_signal(signal.SIGINT)
+        try:
+            out, _ = pool.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            pool.kill()
+            out, _ = pool.communicate()
+    lines = [json.loads(x) for x in out.decode().splitlines() if x.startswith("{")]
+    return {"feeds": feeds, "killed": killed, "samples": samples, "lines": lines}
+
+
+def main() -> None:
+    setup = json.loads(Path(sys.argv[1]).read_text())
+    janus = JanusConfig(port=JANUS_PORT, room=ROOM, ice=ISOLATED_ADDRESS)
+    with JanusServer(janus, log=setup["janus_log"]):
+        report = asyncio.run(call(setup, janus))
+    Path(sys.argv[2]).write_text(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()

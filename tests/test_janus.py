@@ -1,0 +1,150 @@
+"""Janus and the pool of verification workers, on one machine.
+
+The slow test runs the whole call (tests/pool_scenario.py) in an isolated network namespace:
+Janus with a config it writes, `fingerprint-live worker` with two Ray workers, and three
+publishers sending the default avatar of real clips: M030 (enrolled as ``m030``), LivePortrait's
+d12 claiming to be ``m030``, and MEAD W009 as ``guest`` (not enrolled). One worker is killed
+with SIGKILL and its stream moves. The fast tests check the command's one-line errors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from live_helpers import GENUINE, IMPOSTOR, OTHER_FACE, clips
+from pool_helpers import render_avatar
+
+from fingerprint_live.cli import main
+from fingerprint_live.janus import JanusConfig, JanusServer
+from fingerprint_live.janus.server import can_isolate, isolated
+
+ROOT = Path(__file__).resolve().parents[1]
+LEASE = 1.0  # PoolConfig.lease: how long a worker's word counts after its last answer
+FAILOVER = 5.0  # the issue's target, seconds from the kill to another worker's report
+
+
+def _needs_isolation() -> None:
+    if can_isolate():
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail("CI runs as root with unshare and ip: the Janus test must run there")
+    pytest.skip("needs root, unshare and ip for an isolated network namespace")
+
+
+@pytest.fixture(scope="module")
+def call(enrollment, tmp_path_factory) -> dict:
+    _needs_isolation()
+    folder = tmp_path_factory.mktemp("pool")
+    (folder / "enrollments").mkdir()
+    enrollment.save(folder / "enrollments" / "m030.fpe")
+    genuine, impostor, guest = clips([GENUINE, IMPOSTOR, OTHER_FACE])
+    setup = {
+        "enrollments": str(folder / "enrollments"),
+        "publishers": {
+            "genuine": ["m030", str(render_avatar(genuine, folder / "genuine.mkv",
+                                                  enrollment.neutral))],
+            "impostor": ["m030", str(render_avatar(impostor, folder / "impostor.mkv"))],
+            "guest": ["guest", str(render_avatar(guest, folder / "guest.mkv"))]},
+        "before_kill": 45, "after_kill": 30, "limit": 100,
+        "janus_log": str(folder / "janus.log"), "pool_log": str(folder / "pool.log")}
+    (folder / "setup.json").write_text(json.dumps(setup))
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [
+        str(ROOT), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run(
+        isolated([sys.executable, str(ROOT / "tests" / "pool_scenario.py"),
+                  str(folder / "setup.json"), str(folder / "report.json")]),
+        env=env, timeout=240, capture_output=True, text=True)
+    assert done.returncode == 0, (done.stderr[-3000:],
+                                  (folder / "pool.log").read_text()[-3000:])
+    report = json.loads((folder / "report.json").read_text())
+    report["pool_log"] = (folder / "pool.log").read_text()
+    return report
+
+
+def _timeline(report: dict, role: str) -> list[tuple[float, str, str | None]]:
+    feed = report["feeds"][role]
+    return [(s["t"], row["state"], row["worker"]) for s in report["samples"]
+            for row in s["streams"] if row["stream"] == feed]
+
+
+@pytest.mark.slow
+def test_each_stream_gets_its_verdict(call) -> None:
+    genuine = [state for _, state, _ in _timeline(call, "genuine")]
+    impostor = [state for _, state, _ in _timeline(call, "impostor")]
+    guest = {state for _, state, _ in _timeline(call, "guest")}
+    assert "VERIFIED" in genuine and "MISMATCH" not in genuine, call["pool_log"]
+    assert "MISMATCH" in impostor and "VERIFIED" not in impostor, call["pool_log"]
+    assert guest == {"UNENROLLED"}, guest
+    lines = [line for line in call["lines"] if line["stream"] == call["feeds"]["genuine"]]
+    assert lines and set(lines[0]) >= {"stream", "time", "state", "score"}, call["lines"]
+
+
+@pytest.mark.slow
+def test_each_stream_is_checked_by_exactly_one_worker(call) -> None:
+    for sample in call["samples"]:
+        owned = [feed for worker in sample["workers"] for feed in worker["streams"]]
+        assert len(owned) == len(set(owned)), sample
+    owners = {w for _, _, w in _timeline(call, "genuine") + _timeline(call, "impostor") if w}
+    assert len(owners) >= 2, "the two enrolled streams should be shared by the two workers"
+
+
+@pytest.mark.slow
+def test_a_killed_workers_stream_moves_and_is_never_shown_verified_by_it(call) -> None:
+    killed = call["killed"]
+    assert killed is not None, "no worker was killed"
+    after = [(t, state, worker) for t, state, worker in _timeline(call, "genuine")
+             if t > killed["t"]]
+    # no word from the dead worker once its lease is over (the coordinator hears of the death
+    # from Ray well before that)
+    late = [x for x in after if x[2] == killed["worker"] and x[1] != "UNVERIFIED"
+            and x[0] > killed["t"] + LEASE + 0.3]
+    assert not late, late
+    taken = [x for x in after if x[2] not in (None, killed["worker"]) and x[1] != "UNVERIFIED"]
+    assert taken, f"no other worker took the stream: {after[:50]}"
+    failover = taken[0][0] - killed["t"]
+    assert failover <= FAILOVER, f"failover took {failover:.2f} s"
+    gap = [x for x in after if x[0] < taken[0][0]]
+    assert gap and all(state == "UNVERIFIED" or worker == killed["worker"]
+                       for _, state, worker in gap), gap
+    assert any(state == "UNVERIFIED" for _, state, _ in gap), "the gap was never read"
+    assert "VERIFIED" in [state for _, state, worker in after if worker != killed["worker"]], \
+        "another worker should verify the enrolled driver again"
+    print(f"failover {failover:.2f} s; UNVERIFIED from {gap[0][0] - killed['t']:.2f} s")
+
+
+def test_worker_says_in_one_line_when_janus_is_unreachable(enrollment, tmp_path, capsys):
+    enrollment.save(tmp_path / "m030.fpe")
+    code = main(["worker", "--janus", "ws://127.0.0.1:9/", "--enrollments", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Janus is not reachable at ws://127.0.0.1:9/" in err
+    assert len(err.strip().splitlines()) == 1, err
+
+
+def test_worker_says_in_one_line_when_the_room_does_not_exist(enrollment, tmp_path, capsys):
+    if shutil.which("janus") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI installs Debian's janus (.ci/run)")
+        pytest.skip("needs Debian's janus")
+    enrollment.save(tmp_path / "m030.fpe")
+    with JanusServer(JanusConfig(port=18189)) as janus:  # no media: no ICE, no isolation
+        code = main(["worker", "--janus", janus.cfg.url, "--room", "999",
+                     "--enrollments", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "has no VideoRoom 999" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("content, says", [
+    (None, "no enrollment files"), (b"not an enrollment", "not a fingerprint-live enrollment"),
+])
+def test_worker_refuses_an_empty_folder_or_a_bad_file(tmp_path, capsys, content, says):
+    if content is not None:
+        (tmp_path / "alice.fpe").write_bytes(content)
+    assert main(["worker", "--enrollments", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert says in err and len(err.strip().splitlines()) == 1, err
