@@ -1,11 +1,15 @@
 """Sizing the pool: streams one verification worker checks per core at 25 fps, through Janus.
 
-Inside an isolated network namespace (see fingerprint_live/janus/server.py), Janus relays two
-publishers, each sending the default avatar of a real clip at 25 fps (M030 driving, from M030's
-enrolled neutral; LivePortrait's d12 driving), rendered losslessly beforehand so the publishers
-cost little. For each run, worker processes (the pool's ``StreamChecker``, as a Ray actor runs
-it, without Ray) are each pinned to one core and subscribe to their share of N streams,
-alternating the two feeds; every stream is checked against M030's enrollment by motion alone.
+Inside an isolated network namespace (see fingerprint_live/janus/server.py), Janus relays one
+publisher per stream, each sending the default avatar of a real clip at 25 fps (M030 driving,
+from M030's enrolled neutral, and LivePortrait's d12 driving, alternately). The avatar clips are
+rendered and VP8-encoded (500 kbit/s, a keyframe a second) beforehand, and the publishers send
+those packets as they are, so the senders cost almost nothing (they and Janus are pinned to the
+last core): on a 2-core machine, six live encoders would otherwise take most of a core.
+
+For each run, worker processes (the pool's ``StreamChecker``, as a Ray actor runs it, without
+Ray) are each pinned to one core (worker w to core w) and subscribe to their share of the N
+streams; every stream is checked against M030's enrollment by motion alone.
 
 Per run, after ``--warmup`` seconds, over ``--seconds``:
 - checked fps per stream (frames through ``VerifyTrack``; 25 arrive) and frames dropped as stale;
@@ -26,12 +30,16 @@ import argparse
 import asyncio
 import json
 import os
+import pickle
 import subprocess
 import sys
 import time
+from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
+from aiortc import MediaStreamTrack
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 MEAD = DATA / "dreamtalk/data/style_clip/video"
@@ -64,6 +72,53 @@ def prepare() -> dict:
             render_avatar(driver, out, neutral)
         clips[name] = str(out)
     return {"enrollment": str(path), "clips": clips}
+
+
+def packets(prepared: dict) -> list[list[bytes]]:
+    return [encode_vp8(Path(prepared["clips"][name]), CACHE / f"{name}.vp8.pickle")
+            for name in ("genuine", "impostor")]
+
+
+def encode_vp8(clip: Path, out: Path) -> list[bytes]:
+    """``clip``'s frames as VP8 packets (as a browser would send them), cached in ``out``."""
+    if not out.exists():
+        from fingerprint_live.media import iter_video
+
+        codec = av.CodecContext.create("libvpx", "w")
+        codec.width = codec.height = 256
+        codec.pix_fmt, codec.time_base = "yuv420p", Fraction(1, 25)
+        codec.bit_rate, codec.gop_size = 500_000, 25
+        codec.options = {"deadline": "realtime", "cpu-used": "4"}
+        packets = []
+        for n, frame in enumerate(iter_video(clip)):
+            video = av.VideoFrame.from_ndarray(frame.image, format="rgb24").reformat(
+                format="yuv420p")
+            video.pts = n
+            packets += [bytes(p) for p in codec.encode(video)]
+        packets += [bytes(p) for p in codec.encode(None)]
+        out.write_bytes(pickle.dumps(packets))
+    return pickle.loads(out.read_bytes())
+
+
+class PacketTrack(MediaStreamTrack):
+    """Pre-encoded VP8 packets, looped, at 25 fps: aiortc sends them without encoding."""
+
+    kind = "video"
+
+    def __init__(self, packets: list[bytes]) -> None:
+        super().__init__()
+        self.packets, self.n, self.start = packets, 0, None
+
+    async def recv(self) -> av.Packet:
+        if self.start is None:
+            self.start = time.monotonic()
+        wait = self.start + self.n / 25 - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        packet = av.Packet(self.packets[self.n % len(self.packets)])
+        packet.pts, packet.time_base = self.n * 3600, Fraction(1, 90000)
+        self.n += 1
+        return packet
 
 
 def rss_mb() -> float:
@@ -105,7 +160,7 @@ async def checker(feeds: list[int], enrollment: str, warmup: float, seconds: flo
     span = t1 - t0
     for feed, r in last.items():
         frames = r["frames"] - first[feed]["frames"]
-        dropped = r["dropped"] - first[feed]["dropped"]
+        dropped = (r["dropped"] or 0) - (first[feed]["dropped"] or 0)
         by_feed[feed] = {"fps": frames / span,
                          "dropped_share": dropped / max(1, frames + dropped),
                          "error": r["error"]}
@@ -118,30 +173,25 @@ async def checker(feeds: list[int], enrollment: str, warmup: float, seconds: flo
     return out
 
 
-async def publish(clips: dict) -> tuple:
+async def bench(args: argparse.Namespace, prepared: dict) -> list[dict]:
     from fingerprint_live.janus import JanusSession, Publication
-    from fingerprint_live.webrtc import VideoFileTrack
 
     session = await JanusSession.connect(f"ws://127.0.0.1:{PORT}/")
-    pubs = [await Publication.start(session, ROOM, name, VideoFileTrack([clip], loops=0))
-            for name, clip in clips.items()]
-    return session, pubs
-
-
-async def bench(args: argparse.Namespace, prepared: dict) -> list[dict]:
-    session, pubs = await publish(prepared["clips"])
-    feeds = [p.feed for p in pubs]
+    clips = packets(prepared)
     results = []
     for run in args.runs:
         workers, streams = (int(x) for x in run.split("x"))
-        shares = [[feeds[n % 2] for n in range(streams) if n % workers == w]
+        pubs = [await Publication.start(session, ROOM, f"p{n}", PacketTrack(clips[n % 2]))
+                for n in range(streams)]
+        shares = [[p.feed for n, p in enumerate(pubs) if n % workers == w]
                   for w in range(workers)]
-        procs = [subprocess.Popen(
-            ["taskset", "-c", str(w % os.cpu_count()), sys.executable, __file__, "--checker",
-             json.dumps({"feeds": share, "enrollment": prepared["enrollment"],
-                         "warmup": args.warmup, "seconds": args.seconds})],
+        label = {p.feed: ("genuine", "impostor")[n % 2] for n, p in enumerate(pubs)}
+        procs = [await asyncio.create_subprocess_exec(
+            "taskset", "-c", str(w % os.cpu_count()), sys.executable, __file__, "--checker",
+            json.dumps({"feeds": share, "enrollment": prepared["enrollment"],
+                        "warmup": args.warmup, "seconds": args.seconds}),
             stdout=subprocess.PIPE) for w, share in enumerate(shares)]
-        outs = [json.loads(p.communicate()[0]) for p in procs]
+        outs = [json.loads((await p.communicate())[0]) for p in procs]
         load = os.getloadavg()[0]
         all_streams = [s for o in outs for s in o["streams"]]
         lat = np.array([v for o in outs for v in o["latency_ms"]])
@@ -156,12 +206,11 @@ async def bench(args: argparse.Namespace, prepared: dict) -> list[dict]:
             "rss_end_mb": [round(o["rss_end_mb"], 1) for o in outs],
             "latency_ms_p50_p95": [round(float(np.percentile(lat, q)), 1) for q in (50, 95)]
             if len(lat) else None,
-            "states": [(("genuine", "impostor")[n % 2], s["states"], s["error"])
-                       for n, s in enumerate(all_streams)]}
+            "states": [(label[s["feed"]], s["states"], s["error"]) for s in all_streams]}
         print(json.dumps(result), flush=True)
         results.append(result)
-    for pub in pubs:
-        await pub.close()
+        for pub in pubs:
+            await pub.close()
     await session.close()
     return results
 
@@ -185,6 +234,7 @@ def main() -> None:
         env = os.environ | {"FL_ISOLATED": "1"}
         sys.exit(subprocess.run(isolated([sys.executable, *sys.argv]), env=env).returncode)
     prepared = prepare()
+    os.sched_setaffinity(0, {os.cpu_count() - 1})  # Janus and the publishers: the last core
     with JanusServer(JanusConfig(port=PORT, room=ROOM, ice=ISOLATED_ADDRESS)):
         results = asyncio.run(bench(args, prepared))
     Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
