@@ -23,9 +23,10 @@ from pool_helpers import render_avatar
 from fingerprint_live.cli import main
 from fingerprint_live.janus import JanusConfig, JanusServer
 from fingerprint_live.janus.server import can_isolate, isolated
+from fingerprint_live.pool.coordinator import PoolConfig
 
 ROOT = Path(__file__).resolve().parents[1]
-LEASE = 1.0  # PoolConfig.lease: how long a worker's word counts after its last answer
+LEASE = PoolConfig().lease  # how long a worker's word counts after its last answer
 FAILOVER = 5.0  # the target, seconds from the kill to another worker's report
 
 
@@ -103,7 +104,7 @@ def test_a_killed_workers_stream_moves_and_is_never_shown_verified_by_it(call) -
     # no word from the dead worker once its lease is over (the coordinator hears of the death
     # from Ray well before that)
     late = [x for x in after if x[2] == killed["worker"] and x[1] != "UNVERIFIED"
-            and x[0] > killed["t"] + LEASE + 0.3]
+            and x[0] > killed["t"] + LEASE + 0.2]
     assert not late, late
     taken = [x for x in after if x[2] not in (None, killed["worker"]) and x[1] != "UNVERIFIED"]
     assert taken, f"no other worker took the stream: {after[:50]}"

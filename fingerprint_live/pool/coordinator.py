@@ -36,8 +36,8 @@ KEEP_LINES = 10000
 
 @dataclass(frozen=True)
 class PoolConfig:
-    lease: float = 1.0  # seconds a worker's word counts after its last answer
-    poll: float = 0.25  # seconds between reports asked of each worker
+    lease: float = 0.5  # seconds a worker's word counts after its last answer
+    poll: float = 0.1  # seconds between reports asked of each worker
     dead_after: float = 3.0  # a worker silent this long is killed (and restarted by Ray)
     stale_frames: float = 1.0  # a stream whose newest checked frame is older is UNVERIFIED
     max_streams: int = 3  # streams per worker
