@@ -158,13 +158,19 @@ class Coordinator:
             self._give(s, min(free, key=lambda w: len(w.streams)))
 
     def _rebalance(self, newcomer: _Worker) -> None:
-        """A worker that joins takes streams from the busiest while they differ by two or more
-        (each stream moved starts its check again: a few seconds UNVERIFIED)."""
+        """A worker that joins takes streams from the busiest while they differ by two or more.
+
+        A moved stream starts its check again (a few seconds UNVERIFIED), so a stream in
+        MISMATCH or SUSPECT never moves this way: that would clear its alarm.
+        """
+        now = time.monotonic()
         while True:
             busiest = max(self.workers.values(), key=lambda w: len(w.streams))
-            if len(busiest.streams) - len(newcomer.streams) < 2:
+            movable = [f for f in busiest.streams
+                       if self.row(self.streams[f], now)["state"] not in ("MISMATCH", "SUSPECT")]
+            if len(busiest.streams) - len(newcomer.streams) < 2 or not movable:
                 return
-            s = self.streams[max(busiest.streams)]
+            s = self.streams[max(movable)]
             self._unassign(s, release=True)
             self._give(s, newcomer)
 
