@@ -85,19 +85,27 @@ class TimedCamera(VideoFileTrack):
 
 
 class TimedAvatar(AvatarTrack):
-    """The server's AvatarTrack, remembering its first output pts and each frame's latency."""
+    """The server's AvatarTrack, remembering its first output pts, each frame's latency, and
+    what the far side was shown (how many frames, by the guard's action and reason)."""
 
     first: int | None = None
 
     def __init__(self, *args, **kw) -> None:
         super().__init__(*args, **kw)
         self.latencies: list[float] = []
+        self.shown: dict[str, int] = {}
+        self.states: dict[str, int] = {}
 
     async def recv(self):
         frame = await super().recv()
         if self.first is None:
             self.first = frame.pts
         self.latencies.append(self.last_latency)
+        if self.last is not None:
+            decision = self.last.decision
+            key = f"{decision.action.value}: {decision.reason}" if decision.reason else "pass"
+            self.shown[key] = self.shown.get(key, 0) + 1
+            self.states[self.last.state.value] = self.states.get(self.last.state.value, 0) + 1
         return frame
 
 
@@ -188,6 +196,8 @@ async def run(seconds: float, echo: bool, speed: float, clips: list[Path]) -> di
         "avatar_frames": len(arrivals),
         "server_dropped": tracks[0].dropped,
         "final_state": state,
+        "far_side_frames": None if echo else tracks[0].shown,  # by the guard's action
+        "state_frames": None if echo else tracks[0].states,
         "face_checks": pipeline.descriptor_process.answered,
         "face_check_ms": {"p50": round(float(np.median(checks)), 1),
                           "p95": round(float(np.percentile(checks, 95)), 1)} if checks else None,

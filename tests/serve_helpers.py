@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
@@ -80,3 +82,46 @@ def offer_body(**fields) -> dict:
     """An offer body; bytes fields (avatar, enrollment) go as base64."""
     return {name: base64.b64encode(value).decode() if isinstance(value, bytes) else value
             for name, value in fields.items()}
+
+
+@dataclass
+class Call:
+    """What a client got back from serve: the avatar frames, when they came, the messages."""
+
+    frames: list = field(default_factory=list)
+    arrivals: list[float] = field(default_factory=list)
+    messages: list[dict] = field(default_factory=list)
+
+
+async def call_serve(port: int, source, listen: float, keep_frames: bool = True,
+                     **fields) -> Call:
+    """An aiortc client in aiortc's own style: send ``source`` as the camera with a JSON offer
+    (plus ``fields``), keep what comes back for ``listen`` seconds."""
+    from aiortc import RTCPeerConnection, RTCSessionDescription
+
+    from fingerprint_live.webrtc import rtc_configuration
+
+    call = Call()
+    pc = RTCPeerConnection(rtc_configuration())
+    pc.createDataChannel("events").on("message", lambda m: call.messages.append(json.loads(m)))
+    pc.addTrack(source)
+
+    async def drain(track) -> None:
+        while True:
+            frame = await track.recv()
+            call.arrivals.append(asyncio.get_running_loop().time())
+            if keep_frames:
+                call.frames.append(frame.to_ndarray(format="rgb24"))
+
+    drains = []
+    pc.on("track", lambda t: drains.append(asyncio.ensure_future(drain(t))))
+    await pc.setLocalDescription(await pc.createOffer())
+    status, answer = await post_offer(port, offer_body(type="offer", sdp=pc.localDescription.sdp,
+                                                       **fields))
+    assert status == 200, answer
+    await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
+    await asyncio.sleep(listen)
+    await pc.close()
+    for d in drains:
+        d.cancel()
+    return call

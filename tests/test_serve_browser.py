@@ -18,7 +18,15 @@ import numpy as np
 import pytest
 from live_helpers import GENUINE, IMPOSTOR
 from PIL import Image
-from serve_helpers import FLAGS, chromium, offer_body, post_offer, serving, write_y4m
+from serve_helpers import (
+    FLAGS,
+    call_serve,
+    chromium,
+    offer_body,
+    post_offer,
+    serving,
+    write_y4m,
+)
 from shared_data import clip
 
 from fingerprint_live.avatar.portrait import DEFAULT_PORTRAIT
@@ -157,12 +165,11 @@ def test_sessions_are_bounded_with_a_clear_refusal() -> None:
 @pytest.mark.slow
 def test_concurrent_sessions_are_isolated() -> None:
     """Two calls at once, each with its own avatar image; each gets only its own avatar back."""
-    from aiortc import RTCPeerConnection, RTCSessionDescription
 
     from fingerprint_live.avatar.default_avatar import DefaultAvatar
     from fingerprint_live.avatar.portrait import load_portrait
     from fingerprint_live.landmarks import FaceLandmarks
-    from fingerprint_live.webrtc import VideoFileTrack, rtc_configuration
+    from fingerprint_live.webrtc import VideoFileTrack
 
     other = next(iter(av.open(str(clip(IMPOSTOR))).decode(video=0))).to_ndarray(format="rgb24")
     upload = io.BytesIO()
@@ -170,36 +177,15 @@ def test_concurrent_sessions_are_isolated() -> None:
     rest = {name: DefaultAvatar(image).render(image, FaceLandmarks(None, 0, 1, 1)).image
             for name, image in (("default", load_portrait()), ("upload", other))}
 
-    async def call(port: int, avatar: bytes | None) -> tuple[list, list]:
-        pc = RTCPeerConnection(rtc_configuration())
-        frames, messages = [], []
-        pc.createDataChannel("events").on("message", lambda m: messages.append(json.loads(m)))
-        pc.addTrack(VideoFileTrack([clip(GENUINE)]))
-
-        async def drain(track) -> None:
-            while True:
-                frames.append((await track.recv()).to_ndarray(format="rgb24"))
-
-        drains = []
-        pc.on("track", lambda t: drains.append(asyncio.ensure_future(drain(t))))
-        await pc.setLocalDescription(await pc.createOffer())
-        fields = {"type": "offer", "sdp": pc.localDescription.sdp, "seconds": 4}
-        if avatar is not None:
-            fields["avatar"] = avatar
-        status, answer = await post_offer(port, offer_body(**fields))
-        assert status == 200, answer
-        await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
-        await asyncio.sleep(4)
-        await pc.close()
-        for d in drains:
-            d.cancel()
-        return frames, messages
-
     async def both(port: int):
-        return await asyncio.gather(call(port, None), call(port, upload.getvalue()))
+        return await asyncio.gather(
+            call_serve(port, VideoFileTrack([clip(GENUINE)]), 4, seconds=4),
+            call_serve(port, VideoFileTrack([clip(GENUINE)]), 4, seconds=4,
+                       avatar=upload.getvalue()))
 
     with serving(ServeConfig(max_sessions=2)) as port:
-        (frames_a, msgs_a), (frames_b, msgs_b) = asyncio.run(both(port))
+        a, b = asyncio.run(both(port))
+    frames_a, msgs_a, frames_b, msgs_b = a.frames, a.messages, b.frames, b.messages
 
     def distance(frame, name) -> float:
         return float(np.abs(frame[:200].astype(int) - rest[name][:200]).mean())
@@ -244,36 +230,14 @@ def test_the_recorder_enrolls_from_face_frames_only(embedder, descriptor) -> Non
 def test_an_aiortc_client_posting_json_gets_the_avatar_at_20_fps(enrollment) -> None:
     """An outside client in aiortc's own style: JSON offer with a saved enrollment, avatar
     back at camera rate, verified at once (no page enrollment)."""
-    from aiortc import RTCPeerConnection, RTCSessionDescription
 
-    from fingerprint_live.webrtc import VideoFileTrack, rtc_configuration
-
-    async def call(port: int) -> tuple[list[float], list[dict]]:
-        pc = RTCPeerConnection(rtc_configuration())
-        arrivals, messages = [], []
-        pc.createDataChannel("events").on("message", lambda m: messages.append(json.loads(m)))
-        pc.addTrack(VideoFileTrack([clip(GENUINE)], size=(640, 480), loops=3))
-
-        async def drain(track) -> None:
-            while True:
-                await track.recv()
-                arrivals.append(asyncio.get_running_loop().time())
-
-        drains = []
-        pc.on("track", lambda t: drains.append(asyncio.ensure_future(drain(t))))
-        await pc.setLocalDescription(await pc.createOffer())
-        status, answer = await post_offer(port, offer_body(
-            type="offer", sdp=pc.localDescription.sdp, enrollment=enrollment.to_bytes()))
-        assert status == 200, answer
-        await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
-        await asyncio.sleep(8)
-        await pc.close()
-        for d in drains:
-            d.cancel()
-        return arrivals, messages
+    from fingerprint_live.webrtc import VideoFileTrack
 
     with serving(ServeConfig()) as port:
-        arrivals, messages = asyncio.run(call(port))
+        got = asyncio.run(call_serve(port, VideoFileTrack([clip(GENUINE)], size=(640, 480),
+                                                          loops=3), 8, keep_frames=False,
+                                     enrollment=enrollment.to_bytes()))
+    arrivals, messages = got.arrivals, got.messages
     settled = [t for t in arrivals if t >= arrivals[0] + 2]  # after the first 2 s
     fps = (len(settled) - 1) / (settled[-1] - settled[0])
     assert fps >= 20, f"{fps:.1f} fps"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from ..embedder import Embedder
 from ..face_descriptor import FaceDescriptor
 from ..video_enrollment import MIN_SECONDS, build_enrollment
+from . import report
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -38,10 +38,8 @@ def run(args: argparse.Namespace) -> int:
                "windows": len(enrollment.motion.vectors), "faces": len(faces),
                "motion_model": enrollment.motion.model_id[:16],
                "face_model": enrollment.appearance.model_id[:16] if len(faces) else None}
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        print(f"enrolled {len(args.videos)} video(s) into {args.output}:\n"
-              f"  motion: {summary['seconds']} s of usable face motion, {summary['windows']} "
-              f"windows\n  face:   {summary['faces']} descriptors")
+    report(summary, args.json,
+           f"enrolled {len(args.videos)} video(s) into {args.output}:\n"
+           f"  motion: {summary['seconds']} s of usable face motion, {summary['windows']} "
+           f"windows\n  face:   {summary['faces']} descriptors")
     return 0

@@ -15,6 +15,7 @@ from ..offline.clip_landmarks import extract_clip
 from ..offline.evaluation import embed_clips, evaluate_pairs, evaluate_takeover
 from ..offline.manifest import read_manifest
 from ..verifier import SIGNAL_SETS, VerifierConfig
+from . import report
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -83,13 +84,11 @@ def run(args: argparse.Namespace) -> int:
     Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
     summary = {k: result[k] for k in ("auc", "eer", "tpr_at_fpr_1pct", "n_genuine",
                                       "n_impostor")}
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        print(f"{result['clips']} clips, {summary['n_genuine']} genuine and "
-              f"{summary['n_impostor']} impostor pairs ({args.signals}): "
-              f"AUC {_num(summary['auc'])}, EER {_num(summary['eer'])}, "
-              f"TPR at 1% FPR {_num(summary['tpr_at_fpr_1pct'])}; every figure in {args.output}")
+    report(summary, args.json,
+           f"{result['clips']} clips, {summary['n_genuine']} genuine and "
+           f"{summary['n_impostor']} impostor pairs ({args.signals}): "
+           f"AUC {_num(summary['auc'])}, EER {_num(summary['eer'])}, "
+           f"TPR at 1% FPR {_num(summary['tpr_at_fpr_1pct'])}; every figure in {args.output}")
     return 0
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from ..offline.fit_glitch import FitConfig, fit_detector
+from . import report
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -49,11 +49,9 @@ def run(args: argparse.Namespace) -> int:
                "fitted_points": meta["fit"]["points"], "held_out_frames":
                meta["held_out"]["frames"], "held_out_false_flag": meta["held_out"]["false_flag"],
                "megabytes": round(args.output.stat().st_size / 1e6, 1)}
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        print(f"wrote {args.output} ({summary['megabytes']} MB): fitted on "
-              f"{summary['fitted_points']} face frames; the threshold "
-              f"{summary['threshold']} flags {summary['held_out_false_flag']:.2%} of "
-              f"{summary['held_out_frames']} held-out frames")
+    report(summary, args.json,
+           f"wrote {args.output} ({summary['megabytes']} MB): fitted on "
+           f"{summary['fitted_points']} face frames; the threshold {summary['threshold']} flags "
+           f"{summary['held_out_false_flag']:.2%} of {summary['held_out_frames']} held-out "
+           "frames")
     return 0

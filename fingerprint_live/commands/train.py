@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections import Counter
 from pathlib import Path
 
 from ..features import SUBSETS, FeatureSet
 from ..offline.augment import CameraVariation
 from ..offline.manifest import read_manifest
+from . import report
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -83,12 +83,10 @@ def run(args: argparse.Namespace) -> int:
     training.fit_center(args.output, prepared, progress=not args.quiet)
     summary = {"model": str(path), "clips": len(prepared), "identities": len(counts),
                "first_loss": losses[0], "final_loss": info["final_loss"]}
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        print(f"trained {path} on {len(prepared)} clips of {len(counts)} identities: loss "
-              f"{losses[0]:.3f} -> {info['final_loss']:.3f}. Fit its calibration on held-out "
-              "identities (benchmarks/cross_validation.py) before verifying with it.")
+    report(summary, args.json,
+           f"trained {path} on {len(prepared)} clips of {len(counts)} identities: loss "
+           f"{losses[0]:.3f} -> {info['final_loss']:.3f}. Fit its calibration on held-out "
+           "identities (benchmarks/cross_validation.py) before verifying with it.")
     return 0
 
 
