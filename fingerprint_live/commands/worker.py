@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import time
 
 from ..errors import FingerprintError
+from . import report
 
 DESCRIPTION = """\
 Check the avatar streams of a Janus VideoRoom against enrollments, with a pool of verification
@@ -142,12 +142,12 @@ async def _pool(args: argparse.Namespace, enrollments: dict[str, bytes],
 
 
 def _printer(as_json: bool):
+    """Each state change as the commands print a summary: a JSON line with --json, else text."""
     def show(line: dict) -> None:
-        if as_json:
-            print(json.dumps(line), flush=True)
-            return
         score = "" if line["score"] is None else f"  evidence {line['score']:+.2f}"
         who = f"  ({line['worker']})" if line["worker"] else ""
-        print(f"{time.strftime('%H:%M:%S', time.localtime(line['time']))}  stream "
-              f"{line['stream']} {line['display']!r}: {line['state']}{score}{who}", flush=True)
+        report(line, as_json,
+               f"{time.strftime('%H:%M:%S', time.localtime(line['time']))}  stream "
+               f"{line['stream']} {line['display']!r}: {line['state']}{score}{who}")
+        sys.stdout.flush()
     return show
