@@ -1,11 +1,13 @@
 """The Janus pool's whole call, run by tests/test_janus.py inside an isolated network namespace.
 
 Janus starts with a config written here, the pool starts as `fingerprint-live worker --json`
-with two workers, three publishers send their avatar clips, and the pool's HTTP endpoint is read
-every 0.1 s. Once the enrolled publisher is VERIFIED (or after ``before_kill`` s), the worker
-that checks it is killed with SIGKILL; reading goes on until its stream is VERIFIED again by
-another worker and the impostor has been called (or ``after_kill`` s). Everything seen is
-written as JSON to the path given, for the test to judge.
+with one worker, three publishers send their avatar clips, and the pool's HTTP endpoint is read
+every 0.1 s. Once the first worker checks the streams, a second one joins while they run
+(`fingerprint-live worker --join`). Once the enrolled publisher is VERIFIED with two workers in
+the pool (or after ``before_kill`` s), the worker that checks it is killed with SIGKILL; reading
+goes on until its stream is VERIFIED again by another worker and the impostor has been called
+(or ``after_kill`` s). Everything seen is written as JSON to the path given, for the test to
+judge.
 
     python tests/pool_scenario.py SETUP.json OUT.json
 """
@@ -30,12 +32,30 @@ from fingerprint_live.webrtc import VideoFileTrack
 JANUS_PORT, HTTP_PORT, ROOM = 18188, 18090, 4321
 
 
+def _worker(log, *args: str, stdout=None) -> subprocess.Popen:
+    """``fingerprint-live worker ARGS`` in the background, its stderr appended to ``log``."""
+    return subprocess.Popen([sys.executable, "-m", "fingerprint_live.cli", "worker", *args],
+                            stdout=stdout, stderr=log)
+
+
+def _stop(process: subprocess.Popen) -> bytes:
+    """Ctrl-C, as a user stops it (killed after 20 s); what it printed."""
+    process.send_signal(signal.SIGINT)
+    try:
+        out, _ = process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, _ = process.communicate()
+    return out or b""
+
+
 async def call(setup: dict, janus: JanusConfig) -> dict:
-    pool = subprocess.Popen(
-        [sys.executable, "-m", "fingerprint_live.cli", "worker", "--janus", janus.url,
-         "--room", str(ROOM), "--enrollments", setup["enrollments"], "--workers", "2",
-         "--streams-per-worker", "2", "--http", f"127.0.0.1:{HTTP_PORT}", "--json"],
-        stdout=subprocess.PIPE, stderr=open(setup["pool_log"], "wb"))  # noqa: SIM115
+    log = open(setup["pool_log"], "ab")  # noqa: SIM115 - closed with the processes
+    room = ["--janus", janus.url, "--room", str(ROOM)]
+    pool = _worker(log, *room, "--enrollments", setup["enrollments"], "--workers", "1",
+                   "--streams-per-worker", "2", "--http", f"127.0.0.1:{HTTP_PORT}", "--json",
+                   stdout=subprocess.PIPE)
+    joiner, joined = None, None
     session = await JanusSession.connect(janus.url)
     feeds, publications = {}, []
     for role, (display, clip) in setup["publishers"].items():
@@ -58,8 +78,13 @@ async def call(setup: dict, janus: JanusConfig) -> dict:
                                 "workers": status["workers"]})
                 rows = {row["stream"]: row for row in status["streams"]}
                 g, i = rows.get(genuine, {}), rows.get(impostor, {})
+                if joiner is None and g.get("worker") and i.get("worker"):
+                    joiner = _worker(log, *room, "--join", "--ray", "auto", "--workers", "1")
+                    joined = {"t": round(now, 3), "workers": [w["id"] for w in
+                                                               status["workers"]]}
                 if killed is None and g.get("worker") and (
-                        g.get("state") == "VERIFIED" or now > setup["before_kill"]):
+                        g.get("state") == "VERIFIED" and len(status["workers"]) == 2
+                        or now > setup["before_kill"]):
                     pid = int(g["worker"].rsplit(":", 1)[1])
                     os.kill(pid, signal.SIGKILL)
                     killed = {"t": round(time.monotonic() - t0, 3), "worker": g["worker"],
@@ -73,14 +98,13 @@ async def call(setup: dict, janus: JanusConfig) -> dict:
         for pub in publications:
             await pub.close()
         await session.close()
-        pool.send_signal(signal.SIGINT)
-        try:
-            out, _ = pool.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            pool.kill()
-            out, _ = pool.communicate()
+        if joiner is not None:
+            _stop(joiner)
+        out = _stop(pool)
+        log.close()
     lines = [json.loads(x) for x in out.decode().splitlines() if x.startswith("{")]
-    return {"feeds": feeds, "killed": killed, "samples": samples, "lines": lines}
+    return {"feeds": feeds, "joined": joined, "killed": killed, "samples": samples,
+            "lines": lines}
 
 
 def main() -> None:
