@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     workers = start_workers(args.workers, args.janus, args.room, args.cpus_per_worker)
     try:
         if args.join:
-            print(f"fingerprint-live worker: {len(workers)} workers joined the pool of room "
+            print(f"fingerprint-live worker: {len(workers)} worker(s) joined the pool of room "
                   f"{args.room}; Ctrl-C takes them out", file=sys.stderr, flush=True)
             while True:
                 time.sleep(3600)
