@@ -14,7 +14,8 @@ streams; every stream is checked against M030's enrollment by motion alone.
 Per run, after ``--warmup`` seconds, over ``--seconds``:
 - checked fps per stream (frames through ``VerifyTrack``; 25 arrive) and frames dropped as stale;
   a stream "keeps up" at >= 24 fps with <= 4 % dropped;
-- CPU seconds the worker used per stream-second (so streams per core = 1 / that);
+- CPU seconds the worker used per stream-second (so streams per core = 1 / that), and Janus's
+  (one stream in from its publisher, one out to its worker), over the whole run;
 - RSS of the worker before subscribing and at the end (memory per stream);
 - added latency: a frame's arrival in the worker to the end of its check (ms);
 - the states each stream went through (the verdict).
@@ -121,6 +122,12 @@ class PacketTrack(MediaStreamTrack):
         return packet
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds process ``pid`` has used (Janus's, from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -173,7 +180,7 @@ async def checker(feeds: list[int], enrollment: str, warmup: float, seconds: flo
     return out
 
 
-async def bench(args: argparse.Namespace, prepared: dict) -> list[dict]:
+async def bench(args: argparse.Namespace, prepared: dict, janus_pid: int) -> list[dict]:
     from fingerprint_live.janus import JanusSession, Publication
 
     session = await JanusSession.connect(f"ws://127.0.0.1:{PORT}/")
@@ -183,6 +190,7 @@ async def bench(args: argparse.Namespace, prepared: dict) -> list[dict]:
         workers, streams = (int(x) for x in run.split("x"))
         pubs = [await Publication.start(session, ROOM, f"p{n}", PacketTrack(clips[n % 2]))
                 for n in range(streams)]
+        janus0, t0 = cpu_seconds(janus_pid), time.monotonic()
         shares = [[p.feed for n, p in enumerate(pubs) if n % workers == w]
                   for w in range(workers)]
         label = {p.feed: ("genuine", "impostor")[n % 2] for n, p in enumerate(pubs)}
@@ -192,6 +200,7 @@ async def bench(args: argparse.Namespace, prepared: dict) -> list[dict]:
                         "warmup": args.warmup, "seconds": args.seconds}),
             stdout=subprocess.PIPE) for w, share in enumerate(shares)]
         outs = [json.loads((await p.communicate())[0]) for p in procs]
+        janus_cpu = (cpu_seconds(janus_pid) - janus0) / (time.monotonic() - t0) / streams
         load = os.getloadavg()[0]
         all_streams = [s for o in outs for s in o["streams"]]
         lat = np.array([v for o in outs for v in o["latency_ms"]])
@@ -202,6 +211,7 @@ async def bench(args: argparse.Namespace, prepared: dict) -> list[dict]:
             "keeps_up": all(s["fps"] >= 24 and s["dropped_share"] <= 0.04
                             for s in all_streams),
             "cpu_per_stream_second": [round(o["cpu_per_stream_second"], 4) for o in outs],
+            "janus_cpu_per_stream_second": round(janus_cpu, 4),
             "rss_base_mb": [round(o["rss_base_mb"], 1) for o in outs],
             "rss_end_mb": [round(o["rss_end_mb"], 1) for o in outs],
             "latency_ms_p50_p95": [round(float(np.percentile(lat, q)), 1) for q in (50, 95)]
@@ -235,8 +245,8 @@ def main() -> None:
         sys.exit(subprocess.run(isolated([sys.executable, *sys.argv]), env=env).returncode)
     prepared = prepare()
     os.sched_setaffinity(0, {os.cpu_count() - 1})  # Janus and the publishers: the last core
-    with JanusServer(JanusConfig(port=PORT, room=ROOM, ice=ISOLATED_ADDRESS)):
-        results = asyncio.run(bench(args, prepared))
+    with JanusServer(JanusConfig(port=PORT, room=ROOM, ice=ISOLATED_ADDRESS)) as janus:
+        results = asyncio.run(bench(args, prepared, janus.process.pid))
     Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
 
 
