@@ -59,7 +59,8 @@ class StreamChecker:
         self._events: list[dict] = []
 
     async def start(self) -> None:
-        if self.session is None:
+        """Connect to Janus, again if the connection was lost (Janus restarted)."""
+        if self.session is None or self.session.closed:
             self.session = await JanusSession.connect(self.janus_url)
 
     def assign(self, assignment: Assignment) -> None:
