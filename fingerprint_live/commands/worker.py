@@ -40,8 +40,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--cpus-per-worker", type=float, default=1.0,
                    help="CPUs Ray reserves for each worker (default 1)")
     p.add_argument("--streams-per-worker", type=int, default=3,
-                   help="most streams one worker checks (default 3, what one core sustains at "
-                   "25 fps; see BENCHMARKS.md)")
+                   help="most streams one worker checks (default 3: a core of its own keeps "
+                   "up with 4 at 25 fps, 5 at the edge, and 3 leaves room for Janus on a "
+                   "shared host; see BENCHMARKS.md)")
     p.add_argument("--ray", metavar="ADDRESS", default=None,
                    help="a running Ray cluster (host:6379, or auto); default: start a local one")
     p.add_argument("--join", action="store_true",
