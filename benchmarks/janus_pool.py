@@ -41,6 +41,7 @@ from pathlib import Path
 import av
 import numpy as np
 from aiortc import MediaStreamTrack
+from process_stats import cpu_seconds, rss_mb
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 MEAD = DATA / "dreamtalk/data/style_clip/video"
@@ -120,19 +121,6 @@ class PacketTrack(MediaStreamTrack):
         packet.pts, packet.time_base = self.n * 3600, Fraction(1, 90000)
         self.n += 1
         return packet
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU seconds process ``pid`` has used (Janus's, from /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 async def checker(feeds: list[int], enrollment: str, warmup: float, seconds: float) -> dict:

@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 from aiortc import RTCPeerConnection
+from process_stats import rss_mb
 
 from fingerprint_live.avatar.default_avatar import DefaultAvatar
 from fingerprint_live.avatar.portrait import load_portrait
@@ -64,11 +65,6 @@ SOAK = [MEAD / f"M030_front_{e}.mp4" for e in ("happy_level3_001", "neutral_leve
                                                 "sad_level3_001", "surprised_level3_001")]
 WARMUP = 5.0  # seconds left out of the fps and latency figures
 RTP = Fraction(1, 90000)
-
-
-def rss_mb() -> float:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 class TimedCamera(VideoFileTrack):
