@@ -218,7 +218,7 @@ def main() -> None:
     parser.add_argument("--runs", nargs="+", default=["1x1", "1x2", "1x3", "1x4", "2x6"])
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--warmup", type=float, default=8.0)
-    parser.add_argument("--out", default="benchmarks/janus_pool.json")
+    parser.add_argument("--out", default="benchmarks/results/janus_pool.json")
     parser.add_argument("--checker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.checker:
@@ -235,6 +235,7 @@ def main() -> None:
     os.sched_setaffinity(0, {os.cpu_count() - 1})  # Janus and the publishers: the last core
     with JanusServer(JanusConfig(port=PORT, room=ROOM, ice=ISOLATED_ADDRESS)) as janus:
         results = asyncio.run(bench(args, prepared, janus.process.pid))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
 
 
