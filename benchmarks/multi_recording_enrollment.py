@@ -30,7 +30,7 @@ from fingerprint_live.offline.avatar_render import rendered_clip
 from fingerprint_live.offline.clip_landmarks import extract_clip
 from fingerprint_live.offline.evaluation import embed_clips
 from fingerprint_live.offline.manifest import read_manifest
-from fingerprint_live.offline.metrics import bootstrap_auc, summary
+from fingerprint_live.offline.metrics import pooled_by_person
 
 
 def score(enrolled: list[np.ndarray], probe: np.ndarray) -> float:
@@ -39,8 +39,8 @@ def score(enrolled: list[np.ndarray], probe: np.ndarray) -> float:
     return float((probe @ (centre / np.linalg.norm(centre))).mean())
 
 
-def fold_scores(fold: Path, view: str) -> dict[int, list[tuple[str, str, bool, float]]]:
-    """(enrolled person, probe person, genuine, score) for enrollments of 1 and 2 recordings."""
+def fold_scores(fold: Path, view: str) -> dict[int, list[tuple[str, str, float]]]:
+    """(enrolled person, probe person, score) for enrollments of 1 and 2 recordings."""
     load = rendered_clip if view == "avatar" else extract_clip
     clips = [c for c in read_manifest(fold / "test.csv") if c.kind == "real"]
     scored, _ = embed_clips(clips, Embedder(fold / "model", threads=2), None, False, load)
@@ -56,10 +56,10 @@ def fold_scores(fold: Path, view: str) -> dict[int, list[tuple[str, str, bool, f
                 enrolled = [recs[k] for k in chosen]
                 for k, probe in enumerate(recs):
                     if k not in chosen:
-                        out[n].append((person, person, True, score(enrolled, probe)))
+                        out[n].append((person, person, score(enrolled, probe)))
                 for other, probes in by_person.items():
                     if other != person:
-                        out[n] += [(person, other, False, score(enrolled, p)) for p in probes]
+                        out[n] += [(person, other, score(enrolled, p)) for p in probes]
     return out
 
 
@@ -75,16 +75,11 @@ def main() -> int:
         report[view] = {}
         for n in (1, 2):
             rows = [r for f in per_fold for r in f[n]]
-            gen = [r for r in rows if r[2]]
-            imp = [r for r in rows if not r[2]]
-            g, i = np.array([r[3] for r in gen]), np.array([r[3] for r in imp])
-            stats = summary(g, i)
+            genuine = [s for a, b, s in rows if a == b]
             report[view][f"{n}_recording{'s' * (n > 1)}"] = {
-                "auc": stats["auc"], "eer": stats["eer"],
-                "auc_95": bootstrap_auc(g, i, np.array([r[0] for r in gen]),
-                                        np.array([[r[0], r[1]] for r in imp])),
-                "genuine_score_median": float(np.median(g)), "n_genuine": len(g),
-                "n_impostor": len(i), "people": sorted({r[0] for r in gen})}
+                **pooled_by_person(rows), "genuine_score_median": float(np.median(genuine)),
+                "n_genuine": len(genuine), "n_impostor": len(rows) - len(genuine),
+                "people": sorted({a for a, b, _ in rows if a == b})}
         print(view, json.dumps(report[view], indent=1), flush=True)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     return 0

@@ -29,7 +29,7 @@ from fingerprint_live.offline.avatar_render import rendered_clip
 from fingerprint_live.offline.clip_landmarks import extract_clip
 from fingerprint_live.offline.evaluation import embed_clips
 from fingerprint_live.offline.manifest import read_manifest
-from fingerprint_live.offline.metrics import bootstrap_auc, summary
+from fingerprint_live.offline.metrics import pooled_by_person
 
 COHORT_TOP = 20
 CENTROIDS = 3
@@ -68,7 +68,7 @@ def pair_scores(enrolled: np.ndarray, probe: np.ndarray, cohort: np.ndarray) -> 
             "topk": float(np.sort(sims, axis=1)[:, -TOPK:].mean())}
 
 
-def fold_pairs(fold: Path, view: str) -> list[tuple[str, str, bool, dict]]:
+def fold_pairs(fold: Path, view: str) -> list[tuple[str, str, dict]]:
     embedder = Embedder(fold / "model", threads=2)
     train, _ = embed_clips(read_manifest(fold / "train.csv"), embedder, None, False, extract_clip)
     by_person: dict[str, list[np.ndarray]] = {}
@@ -82,7 +82,7 @@ def fold_pairs(fold: Path, view: str) -> list[tuple[str, str, bool, dict]]:
         for b in test:
             if a is b or a.clip.kind != b.clip.kind:
                 continue
-            out.append((a.clip.identity, b.clip.identity, a.clip.identity == b.clip.identity,
+            out.append((a.clip.identity, b.clip.identity,
                         pair_scores(a.embeddings, b.embeddings, cohort)))
     return out
 
@@ -96,17 +96,8 @@ def main() -> int:
     report = {}
     for view in ("raw", "avatar"):
         pairs = [p for f in folds for p in fold_pairs(f, view)]
-        gen = [p for p in pairs if p[2]]
-        imp = [p for p in pairs if not p[2]]
-        report[view] = {}
-        for way in pairs[0][3]:
-            g = np.array([p[3][way] for p in gen])
-            i = np.array([p[3][way] for p in imp])
-            stats = summary(g, i)
-            report[view][way] = {
-                "auc": stats["auc"], "eer": stats["eer"],
-                "auc_95": bootstrap_auc(g, i, np.array([p[0] for p in gen]),
-                                        np.array([[p[0], p[1]] for p in imp]))}
+        report[view] = {way: pooled_by_person([(a, b, s[way]) for a, b, s in pairs])
+                        for way in pairs[0][2]}
         print(view, json.dumps(report[view], indent=1), flush=True)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 
@@ -78,3 +80,15 @@ def bootstrap_auc(genuine: np.ndarray, impostor: np.ndarray, genuine_ids: np.nda
             aucs.append(auc)
     lo, hi = np.percentile(aucs, [2.5, 97.5])
     return float(lo), float(hi)
+
+
+def pooled_by_person(rows: Sequence[tuple[str, str, float]]) -> dict:
+    """AUC, EER and the people-resampled 95% interval of the AUC of comparisons given as
+    ``(person enrolled, person probed, score)``: genuine where the two are one person."""
+    gen = [(a, s) for a, b, s in rows if a == b]
+    imp = [(a, b, s) for a, b, s in rows if a != b]
+    g, i = np.array([s for _, s in gen]), np.array([s for *_, s in imp])
+    stats = summary(g, i)
+    return {"auc": stats["auc"], "eer": stats["eer"],
+            "auc_95": bootstrap_auc(g, i, np.array([a for a, _ in gen]),
+                                    np.array([[a, b] for a, b, _ in imp]))}
