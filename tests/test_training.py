@@ -10,6 +10,11 @@ import torch
 from shared_data import clip
 
 from fingerprint_live.cli import main as cli
+from fingerprint_live.embedder import Embedder
+from fingerprint_live.features import FeatureSet, head_frame
+from fingerprint_live.media import iter_video
+from fingerprint_live.offline.augment import CameraVariation, vary
+from fingerprint_live.offline.clip_landmarks import extract_clip
 from fingerprint_live.offline.manifest import Clip, write_manifest
 from fingerprint_live.offline.metrics import summary
 from fingerprint_live.offline.training import (
@@ -29,6 +34,7 @@ CLIPS = [
     ("more/deep_avsr/audio_only/demo/00008.mp4", "lrs2_8"),
     ("more/deep_avsr/audio_only/demo/00001.mp4", "lrs2_1"),
 ]
+PORTRAIT = "spectre/MEAD/W015_level_1_neutral_030.mp4"  # a training portrait (its first frame)
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +95,81 @@ def test_eval_reports_the_protocol(clips, tmp_path) -> None:
     assert len(takeover["delays_s"]) == takeover["detected"] >= 1
     assert all(0 <= d <= 6 for d in takeover["delays_s"])  # within the other person's clip
     assert takeover["false_mismatches"] == 0  # people it was trained on: no false alarm
+
+
+def _stretch(clips) -> tuple[np.ndarray, np.ndarray]:
+    """Three seconds of a real clip's landmarks, every frame with a face."""
+    marks = extract_clip(clips[0].path)
+    keep = marks.found & (marks.times < marks.times[0] + 3.0)
+    return marks.times[keep], marks.points[keep]
+
+
+def _only(**change) -> CameraVariation:
+    """A variation that does only what ``change`` turns on."""
+    off = dict(prob=1.0, warp=0.0, fps=(1e3, 1e3), drop=0.0, rotate_deg=0.0, jitter=0.0,
+               smooth_prob=0.0)
+    return CameraVariation(**{**off, **change})
+
+
+def test_each_camera_variation_does_what_it_says(clips) -> None:
+    times, points = _stretch(clips)
+    start, rng = float(times[0]), np.random.default_rng
+    assert len(times) >= 60
+    t, p = vary(times, points, start, rng(0), _only())  # everything off: the clip as it is
+    assert np.array_equal(t, times) and np.allclose(p, points, atol=1e-3)
+
+    a, b = (vary(times, points, start, rng(3), CameraVariation(prob=1.0)) for _ in range(2))
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))  # seeded
+
+    spans = [np.ptp(vary(times, points, start, rng(s), _only(warp=0.15))[0]) / np.ptp(times)
+             for s in range(20)]
+    assert 0.85 <= min(spans) < 0.97 and 1.03 < max(spans) <= 1.15  # +-15%, both ways
+
+    rate = len(times) / np.ptp(times)
+    t, p = vary(times, points, start, rng(1), _only(fps=(15.0, 15.0)))
+    assert abs(len(t) / np.ptp(times) - 15.0) < 1.0 < rate - 15.0  # thinned to 15 fps
+
+    t, p = vary(times, points, start, rng(2), _only(rotate_deg=8.0))
+    before = np.linalg.norm(points[:, 1] - points[:, 152], axis=1)  # forehead to chin, 3-D
+    assert np.allclose(np.linalg.norm(p[:, 1] - p[:, 152], axis=1), before, rtol=1e-4)
+    assert not np.allclose(p[..., :2], points[..., :2], atol=1e-3)  # the picture changes
+    np.testing.assert_allclose(head_frame(p)[0], head_frame(points)[0], atol=1e-4)
+
+    width = np.median(np.ptp(points[..., 0], axis=1))
+    t, p = vary(times, points, start, rng(4), _only(jitter=0.004))
+    assert np.std(p - points) == pytest.approx(0.004 * width, rel=0.05)
+
+
+def test_avatar_views_show_every_driver_on_one_portrait(clips) -> None:
+    portrait = next(iter_video(clip(PORTRAIT))).image
+    chosen = [clips[0], clips[2]]  # M030 and W009: a man and a woman, different face shapes
+    prepared = prepare(chosen, progress=False, portraits=[portrait])
+    raw_m, raw_w = (p.shape for p in prepared)
+    on_m, on_w = (p.renders[0].shape for p in prepared)
+    # rendered onto one face, their rest shapes are far closer than their own are
+    assert np.linalg.norm(on_m - on_w) < 0.5 * np.linalg.norm(raw_m - raw_w)
+
+    sampler = BatchSampler(prepared, TrainConfig(drivers_per_batch=2, targets_per_batch=2,
+                                                 avatar_prob=1.0))
+    batch, ids, tids = sampler.sample()
+    assert sorted(set(ids.tolist())) == [0, 1]
+    assert (tids == 2).all()  # every view on portrait 0, after the 2 landmark-space targets
+    assert np.isfinite(batch).all()
+
+
+def test_a_model_of_other_features_is_read_and_used_as_its_card_says(clips, tmp_path) -> None:
+    manifest, out = tmp_path / "m.csv", tmp_path / "model"
+    write_manifest(clips[:4], manifest)
+    assert cli(["train", "--manifest", str(manifest), "-o", str(out), "--steps", "20",
+                "--points", "core23", "--space", "head", "--velocity", "--pose-width", "8",
+                "--vary", "--quiet", "--json"]) == 0
+    card = json.loads((out / "embedder.json").read_text())
+    features = FeatureSet("core23", "head", True, True)
+    assert card["features"] == features.to_dict() and card["channels"] == features.channels
+    assert card["varied"] and card["pose_width"] == 8
+    embedder = Embedder(out, device="cpu")
+    assert embedder.info.features == features
+    marks = extract_clip(clips[4].path)
+    emb, seconds = embedder.embed_clip(marks.times, marks.points)
+    assert seconds > 2 and emb.shape[1] == embedder.info.dimension and len(emb) >= 3
+    np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-4)

@@ -50,11 +50,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
     from ..offline import training
 
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     clips = read_manifest(args.manifest)
     portraits = [_portrait(p) for p in args.avatar_portraits]
     prepared = training.prepare(clips, progress=not args.quiet, portraits=portraits)
