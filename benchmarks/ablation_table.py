@@ -6,8 +6,10 @@ Each variant is a run of ``benchmarks/cross_validation.py`` into its own folder 
     python benchmarks/cross_validation.py --out benchmarks/results/ablation/vary \\
         --variants raw avatar --calibrate --no-takeover --train-args "--vary"
 
-Cross-recording clip pairs, folds pooled (95% interval resampling people), and the mean
-(min-max) over folds; as recorded (raw) and through the default avatar.
+Cross-recording clip pairs, folds pooled (95% interval resampling people), the mean (min-max)
+over folds, and the change against the ``--base`` variant with a *paired* interval (every
+variant scores the same pairs, so each resampling of people weighs both alike); as recorded
+(raw) and through the default avatar. Also written as JSON (``--json``).
 
     python benchmarks/ablation_table.py --root benchmarks/results/ablation
 """
@@ -19,28 +21,74 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+from cross_validation import pooled_pairs
 
-def cell(view: dict) -> str:
-    pooled = view["pooled_cross_recording"]
-    lo, hi = pooled["auc_95"]
-    folds = [f["auc"] for f in view["cross_recording_folds"]]
-    return (f"{pooled['auc']:.3f} [{lo:.2f}-{hi:.2f}]; folds {sum(folds) / len(folds):.3f} "
+from fingerprint_live.offline.metrics import bootstrap_auc, bootstrap_auc_gain, summary
+
+VIEWS = ("raw", "avatar")
+FLAGS = ("varied", "pose_width", "avatar_portraits")
+
+
+def runs_of(variant: Path, view: str) -> list[dict] | None:
+    """The variant's fold results for ``view``, or None while a fold is missing."""
+    paths = sorted(variant.glob(f"fold*/eval_{view}.json"))
+    folds = sorted(variant.glob("fold*/"))
+    if not paths or len(paths) != len(folds):
+        return None
+    return [json.loads(p.read_text()) for p in paths]
+
+
+def view_row(runs: list[dict], base: list[dict] | None) -> dict:
+    g, i, gi, ii = pooled_pairs(runs)
+    row = {"auc": summary(g, i)["auc"], "auc_95": bootstrap_auc(g, i, gi, ii),
+           "folds": [r["cross_recording"]["auc"] for r in runs]}
+    if base is not None:
+        bg, bi, bgi, bii = pooled_pairs(base)
+        if not (np.array_equal(gi, bgi) and np.array_equal(ii, bii)):
+            raise SystemExit("the variant and the base did not score the same pairs")
+        row["gain"] = row["auc"] - summary(bg, bi)["auc"]
+        row["gain_95"] = bootstrap_auc_gain((bg, bi), (g, i), gi, ii)
+    return row
+
+
+def cell(row: dict) -> str:
+    lo, hi = row["auc_95"]
+    folds = row["folds"]
+    text = (f"{row['auc']:.3f} [{lo:.2f}-{hi:.2f}]; folds {np.mean(folds):.3f} "
             f"({min(folds):.2f}-{max(folds):.2f})")
+    if "gain" in row:
+        glo, ghi = row["gain_95"]
+        text += f"; {row['gain']:+.3f} [{glo:+.3f}, {ghi:+.3f}]"
+    return text
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", default="benchmarks/results/ablation")
+    ap.add_argument("--base", default="base", help="the variant the others are compared with")
+    ap.add_argument("--json", default=None, help="also write the rows to this file")
     args = ap.parse_args()
-    print("| variant | train arguments | raw AUC, pooled [95%]; folds mean (min-max) | "
-          "through the avatar |")
+    root = Path(args.root)
+    base = {v: runs_of(root / args.base, v) for v in VIEWS}
+    rows = {}
+    print("| variant | train arguments | raw: AUC pooled [95%]; folds mean (min-max); change "
+          f"against {args.base} [paired 95%] | through the avatar |")
     print("| --- | --- | --- | --- |")
-    for run in sorted(Path(args.root).glob("*/cv_summary.json")):
-        summary = json.loads(run.read_text())
-        train = json.loads((run.parent / "fold0" / "model" / "embedder.json").read_text())
-        flags = {k: train.get(k) for k in ("varied", "pose_width", "avatar_portraits")}
-        print(f"| {run.parent.name} | {train.get('features')} {flags} | {cell(summary['raw'])} "
-              f"| {cell(summary['avatar'])} |")
+    for variant in sorted(p for p in root.iterdir() if p.is_dir()):
+        views = {v: runs_of(variant, v) for v in VIEWS}
+        if any(r is None for r in views.values()):
+            print(f"(skipped {variant.name}: not every fold has both views yet)", file=sys.stderr)
+            continue
+        card = json.loads((variant / "fold0" / "model" / "embedder.json").read_text())
+        args_ = {"features": card.get("features"), **{k: card.get(k) for k in FLAGS}}
+        rows[variant.name] = {"train": args_, **{
+            v: view_row(views[v], None if variant.name == args.base else base[v])
+            for v in VIEWS}}
+        print(f"| {variant.name} | {args_} | {cell(rows[variant.name]['raw'])} | "
+              f"{cell(rows[variant.name]['avatar'])} |")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
     return 0
 
 

@@ -119,6 +119,18 @@ def calibrate(scores: list[dict], into: Path) -> dict:
     return {k: v.to_dict() for k, v in fitted.items()}
 
 
+def pooled_pairs(runs: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The folds' cross-recording genuine scores, every impostor score, and their people
+    (one per genuine score, two per impostor score), from ``eval`` results with pairs."""
+    gen = [(s, i) for r in runs for s, i, x in zip(
+        r["pairs"]["genuine"]["score"], r["pairs"]["genuine"]["identity"],
+        r["pairs"]["genuine"]["cross_recording"], strict=True) if x]
+    imp = [(s, ids) for r in runs for s, ids in zip(
+        r["pairs"]["impostor"]["score"], r["pairs"]["impostor"]["identities"], strict=True)]
+    return (np.array([s for s, _ in gen]), np.array([s for s, _ in imp]),
+            np.array([i for _, i in gen]), np.array([ids for _, ids in imp]))
+
+
 def summarize(runs: list[dict]) -> dict:
     """One variant over the folds: the mean (min-max) of the folds, and the folds' pairs pooled
     (cross-recording genuine pairs against every impostor pair) with a 95% interval that
@@ -129,13 +141,7 @@ def summarize(runs: list[dict]) -> dict:
     out["cross_recording_folds"] = [r["cross_recording"] for r in runs]
     out["n_genuine"] = [r["n_genuine"] for r in runs]
     if all("pairs" in r for r in runs):
-        gen = [(s, i) for r in runs for s, i, x in zip(
-            r["pairs"]["genuine"]["score"], r["pairs"]["genuine"]["identity"],
-            r["pairs"]["genuine"]["cross_recording"], strict=True) if x]
-        imp = [(s, ids) for r in runs for s, ids in zip(
-            r["pairs"]["impostor"]["score"], r["pairs"]["impostor"]["identities"], strict=True)]
-        g, gi = np.array([s for s, _ in gen]), np.array([i for _, i in gen])
-        i_, ii = np.array([s for s, _ in imp]), np.array([ids for _, ids in imp])
+        g, i_, gi, ii = pooled_pairs(runs)
         pooled = summary(g, i_)
         out["pooled_cross_recording"] = {
             "auc": pooled["auc"], "eer": pooled["eer"], "auc_95": bootstrap_auc(g, i_, gi, ii),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -59,26 +59,45 @@ def weighted_auc(genuine: np.ndarray, impostor: np.ndarray, w_genuine: np.ndarra
     return float((gen_in * (below + 0.5 * imp_in)).sum() / total) if total > 0 else float("nan")
 
 
-def bootstrap_auc(genuine: np.ndarray, impostor: np.ndarray, genuine_ids: np.ndarray,
-                  impostor_ids: np.ndarray, draws: int = 1000, seed: int = 0,
-                  ) -> tuple[float, float]:
-    """A 95% interval of the AUC, resampling *people*: comparisons of one person are not
-    independent, so each draw takes identities with replacement and weighs every comparison
-    by how often its people were drawn. ``genuine_ids``: the person of each genuine score;
-    ``impostor_ids``: ``(n, 2)``, the two people of each impostor score."""
+def person_draws(genuine_ids: np.ndarray, impostor_ids: np.ndarray, draws: int = 1000,
+                 seed: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Weights of every genuine and impostor comparison in each of ``draws`` resamplings of
+    *people*: comparisons of one person are not independent, so each draw takes identities with
+    replacement and weighs every comparison by how often its people were drawn.
+    ``genuine_ids``: the person of each genuine score; ``impostor_ids``: ``(n, 2)``, the two
+    people of each impostor score."""
     people, index = np.unique(np.concatenate([genuine_ids, impostor_ids.ravel()]),
                               return_inverse=True)
     g = index[:len(genuine_ids)]
     a, b = index[len(genuine_ids):].reshape(-1, 2).T
     rng = np.random.default_rng(seed)
-    aucs = []
     for _ in range(draws):
         counts = rng.multinomial(len(people), np.full(len(people), 1 / len(people)))
-        auc = weighted_auc(genuine, impostor, counts[g].astype(float),
-                           (counts[a] * counts[b]).astype(float))
-        if np.isfinite(auc):
-            aucs.append(auc)
-    lo, hi = np.percentile(aucs, [2.5, 97.5])
+        yield counts[g].astype(float), (counts[a] * counts[b]).astype(float)
+
+
+def bootstrap_auc(genuine: np.ndarray, impostor: np.ndarray, genuine_ids: np.ndarray,
+                  impostor_ids: np.ndarray, draws: int = 1000, seed: int = 0,
+                  ) -> tuple[float, float]:
+    """A 95% interval of the AUC, resampling people (:func:`person_draws`)."""
+    aucs = [weighted_auc(genuine, impostor, wg, wi)
+            for wg, wi in person_draws(genuine_ids, impostor_ids, draws, seed)]
+    return _interval(aucs)
+
+
+def bootstrap_auc_gain(base: tuple[np.ndarray, np.ndarray], other: tuple[np.ndarray, np.ndarray],
+                       genuine_ids: np.ndarray, impostor_ids: np.ndarray, draws: int = 1000,
+                       seed: int = 0) -> tuple[float, float]:
+    """A 95% interval of ``other``'s AUC minus ``base``'s, both ``(genuine, impostor)`` scores
+    of the same comparisons: paired, each draw of people weighs both alike, so the interval
+    holds only what differs between the two, not which people happened to be in the data."""
+    gains = [weighted_auc(*other, wg, wi) - weighted_auc(*base, wg, wi)
+             for wg, wi in person_draws(genuine_ids, impostor_ids, draws, seed)]
+    return _interval(gains)
+
+
+def _interval(values: list[float]) -> tuple[float, float]:
+    lo, hi = np.percentile([v for v in values if np.isfinite(v)], [2.5, 97.5])
     return float(lo), float(hi)
 
 
