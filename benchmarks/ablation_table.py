@@ -4,7 +4,7 @@ Each variant is a run of ``benchmarks/cross_validation.py`` into its own folder 
 ``--root`` (same folds, same seed, only ``--train-args`` differ), pairs only:
 
     python benchmarks/cross_validation.py --out benchmarks/results/ablation/vary \\
-        --variants raw avatar --calibrate --no-takeover --train-args "--vary"
+        --variants raw avatar --calibrate --no-takeover --train-args=--vary
 
 Cross-recording clip pairs, folds pooled (95% interval resampling people), the mean (min-max)
 over folds, and the change against the ``--base`` variant with a *paired* interval (every

@@ -178,7 +178,8 @@ def main() -> int:
     ap.add_argument("--rerun", action="store_true",
                     help="run the evals again even where their results exist")
     ap.add_argument("--train-args", default="",
-                    help="more arguments for `fingerprint-live train`, e.g. '--vary --velocity'")
+                    help="more arguments for `fingerprint-live train`, e.g. '--vary --velocity' "
+                    "(a single flag needs '=': --train-args=--vary)")
     ap.add_argument("--no-takeover", action="store_true",
                     help="pairs only (no calibration needed): for quick comparisons")
     args = ap.parse_args()
