@@ -63,6 +63,24 @@ def cell(row: dict) -> str:
     return text
 
 
+def train_args(variant: Path) -> dict:
+    """How a variant's models were trained, from its first fold's model card."""
+    card = json.loads((variant / "fold0" / "model" / "embedder.json").read_text())
+    return {**card.get("features", {}), **{k: card.get(k) for k in FLAGS}}
+
+
+def described(train: dict, base: dict) -> str:
+    """What a variant's training changed against the base, in a few words."""
+    changed = []
+    for key, value in train.items():
+        if base.get(key) == value:
+            continue
+        if key == "avatar_portraits":
+            value = ", ".join(Path(v).stem for v in value)
+        changed.append(f"{key} {value}")
+    return "; ".join(changed) or "as the base"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", default="benchmarks/results/ablation")
@@ -72,21 +90,22 @@ def main() -> int:
     root = Path(args.root)
     base = {v: runs_of(root / args.base, v) for v in VIEWS}
     rows = {}
-    print("| variant | train arguments | raw: AUC pooled [95%]; folds mean (min-max); change "
-          f"against {args.base} [paired 95%] | through the avatar |")
+    base_train = train_args(root / args.base)
+    print("| variant | trained with (what differs from the base) | raw: AUC pooled [95%]; folds "
+          f"mean (min-max); change against {args.base} [paired 95%] | through the avatar |")
     print("| --- | --- | --- | --- |")
     for variant in sorted(p for p in root.iterdir() if p.is_dir()):
         views = {v: runs_of(variant, v) for v in VIEWS}
         if any(r is None for r in views.values()):
             print(f"(skipped {variant.name}: not every fold has both views yet)", file=sys.stderr)
             continue
-        card = json.loads((variant / "fold0" / "model" / "embedder.json").read_text())
-        args_ = {"features": card.get("features"), **{k: card.get(k) for k in FLAGS}}
-        rows[variant.name] = {"train": args_, **{
+        train = train_args(variant)
+        rows[variant.name] = {"train": train, **{
             v: view_row(views[v], None if variant.name == args.base else base[v])
             for v in VIEWS}}
-        print(f"| {variant.name} | {args_} | {cell(rows[variant.name]['raw'])} | "
-              f"{cell(rows[variant.name]['avatar'])} |")
+        row = rows[variant.name]
+        print(f"| {variant.name} | {described(train, base_train)} | {cell(row['raw'])} | "
+              f"{cell(row['avatar'])} |")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
     return 0
