@@ -226,7 +226,7 @@ def main() -> int:
             manifest = out / "all.csv"
             write_manifest(clips, manifest)
             cli(["train", "--manifest", str(manifest), "-o", str(ship), "--steps",
-                 str(args.steps), "--seed", str(args.seed)])
+                 str(args.steps), "--seed", str(args.seed), *shlex.split(args.train_args)])
         print("shipped calibrations:", json.dumps(calibrate(scores, ship)))
     return 0
 
