@@ -25,8 +25,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="output folder (default: %(default)s)")
     p.add_argument("--steps", type=int, default=1500, help="training steps (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
-    p.add_argument("--points", choices=list(SUBSETS), default=FeatureSet.points,
-                   help="landmark subset whose distances are the features (default: %(default)s)")
+    p.add_argument("--points", choices=list(SUBSETS), default="core23",
+                   help="landmark subset whose distances are the features (default: %(default)s, "
+                   "as shipped; face55 is the model shipped before it)")
     p.add_argument("--space", choices=["image", "head"], default=FeatureSet.space,
                    help="distances in the image (2-D, over the face scale) or in head "
                    "coordinates (3-D, pose removed) (default: %(default)s)")
