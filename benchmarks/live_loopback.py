@@ -179,6 +179,8 @@ async def run(seconds: float, echo: bool, speed: float, clips: list[Path]) -> di
         )), 2) if seconds >= WARMUP + 60 else None,
         "fps_first_60s": round(float(((t >= WARMUP) & (t < WARMUP + 60)).sum() / 60), 2),
         "fps_last_60s": round(float(((t >= seconds - 60) & (t < seconds)).sum() / 60), 2),
+        "fps_by_minute": [round(float(((t >= a) & (t < a + 60)).sum() / 60), 2)
+                          for a in np.arange(WARMUP, seconds - 59, 60)],
         "mismatch_events": len(mismatches),
         "mismatch_at_s": [round(m, 1) for m in mismatches],
         "latency_ms": {"p50": round(float(np.percentile(latencies, 50)), 1),
