@@ -39,14 +39,24 @@ def runs_of(variant: Path, view: str) -> list[dict] | None:
     return [json.loads(p.read_text()) for p in paths]
 
 
+def paired_pools(runs: list[dict], other: list[dict]) -> tuple[tuple[np.ndarray, np.ndarray],
+                                                              tuple[np.ndarray, np.ndarray],
+                                                              np.ndarray, np.ndarray]:
+    """Both variants' pooled (genuine, impostor) scores and the pairs' people; refuses two runs
+    that did not score the same pairs, whose AUCs a paired interval could not compare."""
+    g, i, gi, ii = pooled_pairs(runs)
+    og, oi, ogi, oii = pooled_pairs(other)
+    if not (np.array_equal(gi, ogi) and np.array_equal(ii, oii)):
+        raise SystemExit("the two variants did not score the same pairs")
+    return (g, i), (og, oi), gi, ii
+
+
 def view_row(runs: list[dict], base: list[dict] | None) -> dict:
     g, i, gi, ii = pooled_pairs(runs)
     row = {"auc": summary(g, i)["auc"], "auc_95": bootstrap_auc(g, i, gi, ii),
            "folds": [r["cross_recording"]["auc"] for r in runs]}
     if base is not None:
-        bg, bi, bgi, bii = pooled_pairs(base)
-        if not (np.array_equal(gi, bgi) and np.array_equal(ii, bii)):
-            raise SystemExit("the variant and the base did not score the same pairs")
+        _, (bg, bi), _, _ = paired_pools(runs, base)
         row["gain"] = row["auc"] - summary(bg, bi)["auc"]
         row["gain_95"] = bootstrap_auc_gain((bg, bi), (g, i), gi, ii)
     return row

@@ -171,16 +171,19 @@ async def run(seconds: float, echo: bool, speed: float, clips: list[Path]) -> di
     checks = [t * 1000 for t in pipeline.descriptor_process.seconds]
     settled = np.array([(s, m) for s, m in memory if s >= 60] or memory[-1:])
     slope = np.polyfit(settled[:, 0], settled[:, 1], 1)[0] * 600 if len(settled) > 2 else None
+
+    def fps_from(a: float) -> float:
+        """Frames received per second in the minute from ``a``."""
+        return round(float(((t >= a) & (t < a + 60)).sum() / 60), 2)
+
     return {
         "seconds": seconds,
         "fps": round(float(window.sum() / (seconds - WARMUP)), 2),
-        "fps_lowest_60s": round(float(min(
-            ((t >= a) & (t < a + 60)).sum() / 60 for a in np.arange(WARMUP, seconds - 59, 10)
-        )), 2) if seconds >= WARMUP + 60 else None,
-        "fps_first_60s": round(float(((t >= WARMUP) & (t < WARMUP + 60)).sum() / 60), 2),
-        "fps_last_60s": round(float(((t >= seconds - 60) & (t < seconds)).sum() / 60), 2),
-        "fps_by_minute": [round(float(((t >= a) & (t < a + 60)).sum() / 60), 2)
-                          for a in np.arange(WARMUP, seconds - 59, 60)],
+        "fps_lowest_60s": min(fps_from(a) for a in np.arange(WARMUP, seconds - 59, 10))
+        if seconds >= WARMUP + 60 else None,
+        "fps_first_60s": fps_from(WARMUP),
+        "fps_last_60s": fps_from(seconds - 60),
+        "fps_by_minute": [fps_from(a) for a in np.arange(WARMUP, seconds - 59, 60)],
         "mismatch_events": len(mismatches),
         "mismatch_at_s": [round(m, 1) for m in mismatches],
         "latency_ms": {"p50": round(float(np.percentile(latencies, 50)), 1),

@@ -20,7 +20,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from ablation_table import VIEWS, runs_of
+from ablation_table import VIEWS, paired_pools, runs_of
 from cross_validation import pooled_pairs
 
 from fingerprint_live.offline.metrics import bootstrap_auc, bootstrap_auc_gain, summary
@@ -28,34 +28,28 @@ from fingerprint_live.offline.metrics import bootstrap_auc, bootstrap_auc_gain, 
 GRID = np.round(np.arange(0.0, 1.01, 0.125), 3)
 
 
-def mixed(a: list[dict], b: list[dict], w: float) -> tuple[np.ndarray, np.ndarray]:
-    """The pooled (genuine, impostor) scores of folds ``a`` and ``b``, mixed with weight ``w``."""
-    ga, ia, _, _ = pooled_pairs(a)
-    gb, ib, _, _ = pooled_pairs(b)
-    return (1 - w) * ga + w * gb, (1 - w) * ia + w * ib
+def mixed(a: list[tuple], b: list[tuple], w: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-fold (genuine, impostor) scores of ``a`` and ``b`` mixed with weight ``w``, pooled."""
+    return tuple(np.concatenate([(1 - w) * fa[s] + w * fb[s] for fa, fb in zip(a, b, strict=True)])
+                 for s in (0, 1))
 
 
 def view_fusion(a: list[dict], b: list[dict]) -> dict:
-    _, _, gi, ii = pooled_pairs(a)
-    _, _, gib, iib = pooled_pairs(b)
-    if not (np.array_equal(gi, gib) and np.array_equal(ii, iib)):
-        raise SystemExit("the two variants did not score the same pairs")
-    weights, gen, imp = [], [], []
+    base, _, gi, ii = paired_pools(a, b)
+    folds_a, folds_b = ([pooled_pairs([r])[:2] for r in runs] for runs in (a, b))
+    weights, held_out = [], []
     for k in range(len(a)):
         rest = [j for j in range(len(a)) if j != k]
-        w = max(GRID, key=lambda w: summary(*mixed([a[j] for j in rest],
-                                                   [b[j] for j in rest], w))["auc"])
-        g, i = mixed([a[k]], [b[k]], w)
+        w = max(GRID, key=lambda w: summary(*mixed([folds_a[j] for j in rest],
+                                                   [folds_b[j] for j in rest], w))["auc"])
         weights.append(float(w))
-        gen.append(g)
-        imp.append(i)
-    g, i = np.concatenate(gen), np.concatenate(imp)
-    base = mixed(a, b, 0.0)
-    return {"fold_weights": weights, "auc": summary(g, i)["auc"],
-            "auc_95": bootstrap_auc(g, i, gi, ii),
-            "gain": summary(g, i)["auc"] - summary(*base)["auc"],
+        held_out.append(mixed([folds_a[k]], [folds_b[k]], w))
+    g, i = (np.concatenate([f[s] for f in held_out]) for s in (0, 1))
+    auc = summary(g, i)["auc"]
+    return {"fold_weights": weights, "auc": auc, "auc_95": bootstrap_auc(g, i, gi, ii),
+            "gain": auc - summary(*base)["auc"],
             "gain_95": bootstrap_auc_gain(base, (g, i), gi, ii),
-            "grid_all_folds": {float(w): round(summary(*mixed(a, b, w))["auc"], 3)
+            "grid_all_folds": {float(w): round(summary(*mixed(folds_a, folds_b, w))["auc"], 3)
                                for w in GRID}}
 
 
