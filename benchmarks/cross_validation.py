@@ -5,9 +5,10 @@
    identities only (``fingerprint-live train``'s code).
 2. On each fold's held-out clips, every comparison is scored: motion windows as recorded
    (``camera``) and rendered through the default avatar (``avatar``), and face descriptors.
-3. Calibrations (score -> log-likelihood ratio) are fitted leave-one-fold-out: a fold's models
-   get the line fitted on the *other* folds' held-out scores, so no fold is scored with a
-   calibration that saw it. The shipped calibrations are fitted on every fold's held-out scores.
+3. Calibrations (score -> log-likelihood ratio), and for a model of several branches each
+   view's branch mix before them, are fitted leave-one-fold-out: a fold's models get those
+   fitted on the *other* folds' held-out scores, so no fold is scored with a calibration or mix
+   that saw it. The shipped ones are fitted on every fold's held-out scores.
 4. ``fingerprint-live eval`` runs unchanged on each fold's held-out clips: motion (raw, same face
    in landmark space, through the avatar), appearance, and fused; each with ``--takeover``.
 
@@ -33,7 +34,7 @@ from fingerprint_live.embedder import Embedder
 from fingerprint_live.face_descriptor import MODEL_FILE, FaceDescriptor
 from fingerprint_live.model_files import model_dir
 from fingerprint_live.offline.avatar_render import rendered_clip
-from fingerprint_live.offline.calibrate import fit_calibration
+from fingerprint_live.offline.calibrate import fit_calibration, fit_mix
 from fingerprint_live.offline.clip_landmarks import extract_clip
 from fingerprint_live.offline.evaluation import comparison_scores, embed_clips
 from fingerprint_live.offline.manifest import Clip, read_manifest, write_manifest
@@ -90,7 +91,8 @@ def held_out_scores(fold: Path, kinds: list[str]) -> dict[str, tuple[np.ndarray,
                                     descriptor)
             signal = Signal.APPEARANCE if kind == "appearance" else Signal.MOTION
             genuine, impostor = comparison_scores(scored, signal, embedder.info.model_id,
-                                                  descriptor and descriptor.info.model_id)
+                                                  descriptor and descriptor.info.model_id,
+                                                  branches=embedder.info.branches)
             np.savez(cache, genuine=genuine, impostor=impostor)
         with np.load(cache) as data:
             out[kind] = (data["genuine"], data["impostor"])
@@ -100,15 +102,21 @@ def held_out_scores(fold: Path, kinds: list[str]) -> dict[str, tuple[np.ndarray,
 def calibrate(scores: list[dict], into: Path) -> dict:
     """Fit the calibrations ``scores`` hold (motion ``camera`` and ``avatar``, ``appearance``)
     and write them into the model folder ``into`` (``embedder.json``, ``face_descriptor.json``);
-    a calibration not fitted here stays as it was."""
-    fitted = {k: fit_calibration(np.concatenate([s[k][0] for s in scores]),
-                                 np.concatenate([s[k][1] for s in scores]))
+    a calibration not fitted here stays as it was. A motion model of several branches first gets
+    each view's branch mix, fitted on the same scores."""
+    pooled = {k: tuple(np.concatenate([s[k][c] for s in scores]) for c in (0, 1))
               for k in scores[0]}
+    mixes = {k: fit_mix(*pooled[k]) for k in ("camera", "avatar")
+             if k in pooled and pooled[k][0].ndim == 2 and pooled[k][0].shape[1] > 1}
+    fitted = {k: fit_calibration(*(p @ np.asarray(mixes[k]) if k in mixes else p for p in v))
+              for k, v in pooled.items()}
     meta_path = into / "embedder.json"
     meta = json.loads(meta_path.read_text())
     meta.pop("threshold", None)
     meta["calibration"] = {**meta.get("calibration", {}),
                            **{v: fitted[v].to_dict() for v in ("camera", "avatar") if v in fitted}}
+    if mixes:
+        meta["mix"] = {**meta.get("mix", {}), **mixes}
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     if "appearance" in fitted:
         card_path = into / MODEL_FILE
@@ -116,7 +124,8 @@ def calibrate(scores: list[dict], into: Path) -> dict:
                           .read_text())
         card["calibration"] = fitted["appearance"].to_dict()
         card_path.write_text(json.dumps(card, indent=2) + "\n")
-    return {k: v.to_dict() for k, v in fitted.items()}
+    return {**{k: v.to_dict() for k, v in fitted.items()},
+            **{f"{k}_mix": list(m) for k, m in mixes.items()}}
 
 
 def pooled_pairs(runs: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

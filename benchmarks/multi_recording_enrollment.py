@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from fingerprint_live.embedder import Embedder
+from fingerprint_live.enrollment import Enrollment, Vectors
 from fingerprint_live.offline.avatar_render import rendered_clip
 from fingerprint_live.offline.clip_landmarks import extract_clip
 from fingerprint_live.offline.evaluation import embed_clips
@@ -33,17 +34,19 @@ from fingerprint_live.offline.manifest import read_manifest
 from fingerprint_live.offline.metrics import pooled_by_person
 
 
-def score(enrolled: list[np.ndarray], probe: np.ndarray) -> float:
-    """The verifier's score: the probe's windows against the mean of every enrolled window."""
-    centre = np.concatenate(enrolled).mean(0)
-    return float((probe @ (centre / np.linalg.norm(centre))).mean())
+def score(enrolled: list[np.ndarray], probe: np.ndarray, mix: tuple[float, ...]) -> float:
+    """The verifier's score: the probe's windows against every enrolled window."""
+    return float(Enrollment(Vectors("", np.concatenate(enrolled))).motion_scores(probe, mix)
+                 .mean())
 
 
 def fold_scores(fold: Path, view: str) -> dict[int, list[tuple[str, str, float]]]:
     """(enrolled person, probe person, score) for enrollments of 1 and 2 recordings."""
     load = rendered_clip if view == "avatar" else extract_clip
     clips = [c for c in read_manifest(fold / "test.csv") if c.kind == "real"]
-    scored, _ = embed_clips(clips, Embedder(fold / "model", threads=2), None, False, load)
+    embedder = Embedder(fold / "model", threads=2)
+    mix = embedder.info.mix("avatar" if view == "avatar" else "camera")
+    scored, _ = embed_clips(clips, embedder, None, False, load)
     by_person = defaultdict(list)
     for s in scored:
         by_person[s.clip.identity].append(s.embeddings)
@@ -56,10 +59,10 @@ def fold_scores(fold: Path, view: str) -> dict[int, list[tuple[str, str, float]]
                 enrolled = [recs[k] for k in chosen]
                 for k, probe in enumerate(recs):
                     if k not in chosen:
-                        out[n].append((person, person, score(enrolled, probe)))
+                        out[n].append((person, person, score(enrolled, probe, mix)))
                 for other, probes in by_person.items():
                     if other != person:
-                        out[n] += [(person, other, score(enrolled, p)) for p in probes]
+                        out[n] += [(person, other, score(enrolled, p, mix)) for p in probes]
     return out
 
 

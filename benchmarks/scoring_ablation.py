@@ -12,6 +12,8 @@ embeddings in several ways; nothing is trained. Cross-recording pairs, folds poo
 - ``kmeans``: the best of k centroids of A's windows (a user who talks in several ways);
 - ``topk``: the mean of the k highest similarities to A's windows.
 
+A model of several branches is scored each way per branch, and the view's mix weighs them.
+
     python benchmarks/scoring_ablation.py --results benchmarks/results
 """
 
@@ -68,13 +70,23 @@ def pair_scores(enrolled: np.ndarray, probe: np.ndarray, cohort: np.ndarray) -> 
             "topk": float(np.sort(sims, axis=1)[:, -TOPK:].mean())}
 
 
+def mixed_scores(enrolled: np.ndarray, probe: np.ndarray, cohort: np.ndarray,
+                 mix: tuple[float, ...]) -> dict:
+    """Each way's score per branch of the model (its own unit part), weighed by the view's mix,
+    as the verifier weighs the branches' cosines."""
+    parts = [pair_scores(*(unit(x.reshape(len(x), len(mix), -1)[:, b])
+                           for x in (enrolled, probe, cohort))) for b in range(len(mix))]
+    return {way: sum(w * p[way] for w, p in zip(mix, parts, strict=True)) for way in parts[0]}
+
+
 def fold_pairs(fold: Path, view: str) -> list[tuple[str, str, dict]]:
     embedder = Embedder(fold / "model", threads=2)
+    mix = embedder.info.mix("avatar" if view == "avatar" else "camera")
     train, _ = embed_clips(read_manifest(fold / "train.csv"), embedder, None, False, extract_clip)
     by_person: dict[str, list[np.ndarray]] = {}
     for s in train:
         by_person.setdefault(s.clip.identity, []).append(s.embeddings)
-    cohort = unit(np.stack([np.concatenate(v).mean(0) for v in by_person.values()]))
+    cohort = np.stack([np.concatenate(v).mean(0) for v in by_person.values()])
     load = rendered_clip if view == "avatar" else extract_clip
     test, _ = embed_clips(read_manifest(fold / "test.csv"), embedder, None, False, load)
     out = []
@@ -83,7 +95,7 @@ def fold_pairs(fold: Path, view: str) -> list[tuple[str, str, dict]]:
             if a is b or a.clip.kind != b.clip.kind:
                 continue
             out.append((a.clip.identity, b.clip.identity,
-                        pair_scores(a.embeddings, b.embeddings, cohort)))
+                        mixed_scores(a.embeddings, b.embeddings, cohort, mix)))
     return out
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,15 @@ class ModelInfo:
     calibrations: dict[str, Calibration]
     meta: dict
     metric: str = "cosine"  # how embeddings are compared: higher is more alike
+    #: Networks side by side, one per feature space; an embedding is their unit parts in turn.
+    branches: int = 1
+    #: Each branch's weight in a window's score, by view (fitted on held-out identities with
+    #: the calibration: what the avatar keeps of each space differs from what a camera shows).
+    mixes: dict[str, tuple[float, ...]] = field(default_factory=dict)
+
+    def mix(self, view: str = "camera") -> tuple[float, ...]:
+        """The branch weights for ``view``; equal weights until they are fitted."""
+        return self.mixes.get(view, (1.0 / self.branches,) * self.branches)
 
     def calibration(self, view: str = "camera") -> Calibration:
         """The calibration for ``view``; :class:`ModelError` when the model has none fitted."""
@@ -54,7 +63,8 @@ PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
 class Embedder:
     """Windows of motion features ``(W, T, C)`` -> unit embeddings ``(W, D)``, compared by
-    cosine (``info.dimension``, ``info.metric``; runs on ``info.device``).
+    cosine (``info.dimension``, ``info.metric``; runs on ``info.device``). A model with several
+    branches (``info.branches``) makes one unit part per branch, each compared on its own.
 
     ``device`` is ``cpu``, ``cuda`` (needs onnxruntime-gpu) or ``auto`` (CUDA when onnxruntime
     offers it, else the CPU). When the model carries a ``center`` (the mean embedding of its
@@ -95,15 +105,25 @@ class Embedder:
                 f"{onnx_path} expects {meta.get('channels')} feature channels but its features "
                 f"make {features.channels}: the model and its card do not match."
             )
+        branches = len(features.spaces)
+        mixes = {view: tuple(float(w) for w in mix) for view, mix in meta.get("mix", {}).items()}
+        if any(len(mix) != branches for mix in mixes.values()):
+            raise ModelError(f"{meta_path}: a mix does not weigh each of the model's {branches} "
+                             "branches; fit it again (benchmarks/cross_validation.py).")
         center = meta.get("center")
         self._center = None if center is None else np.asarray(center, np.float32)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
         self._session = ort.InferenceSession(blob, opts, providers=[PROVIDERS[device]])
+        dimension = int(self._session.get_outputs()[0].shape[1])
+        if dimension % branches or (self._center is not None and len(self._center) != dimension):
+            raise ModelError(f"{onnx_path} makes {dimension} numbers, which do not split into "
+                             f"its {branches} branches or match its centre: the model and its "
+                             "card do not match.")
         self.info = ModelInfo(
             model_id=model_id(blob, self._center),
-            dimension=int(self._session.get_outputs()[0].shape[1]),
+            dimension=dimension,
             device=device,
             features=features,
             window=int(meta["window"]),
@@ -112,6 +132,8 @@ class Embedder:
             calibrations={view: Calibration.from_dict(c)
                           for view, c in (meta.get("calibration") or {}).items()},
             meta=meta,
+            branches=branches,
+            mixes=mixes,
         )
 
     def embed_clip(self, times: np.ndarray, points: np.ndarray,
@@ -133,6 +155,6 @@ class Embedder:
         (out,) = self._session.run(None, {"windows": np.ascontiguousarray(windows, np.float32)})
         if self._center is None:
             return out
-        out -= self._center
-        out /= np.linalg.norm(out, axis=1, keepdims=True) + 1e-12
-        return out
+        parts = (out - self._center).reshape(len(out), self.info.branches, -1)
+        parts /= np.linalg.norm(parts, axis=2, keepdims=True) + 1e-12
+        return parts.reshape(out.shape)

@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,15 +104,24 @@ class Enrollment:
         if n is not None and (n.shape != (NUM_POINTS, 3) or not np.isfinite(n).all()):
             raise EnrollmentError("the enrollment's neutral face is not a face shape "
                                   f"({NUM_POINTS} finite 3-D points); enroll again.")
-        centroid = self.motion.vectors.mean(axis=0)
-        object.__setattr__(self, "_centroid",
-                           (centroid / np.linalg.norm(centroid)).astype(np.float32))
+        object.__setattr__(self, "_centroid", self.motion.vectors.mean(axis=0))
         object.__setattr__(self, "_face", None if self.appearance is None
                            else self.appearance.vectors.mean(axis=0))
 
-    def motion_scores(self, embeddings: np.ndarray) -> np.ndarray:
-        """Similarity of motion window embeddings to the user, in [-1, 1]: higher is closer."""
-        return embeddings @ self._centroid
+    def motion_scores(self, embeddings: np.ndarray, mix: Sequence[float] = (1.0,)) -> np.ndarray:
+        """Similarity of motion window embeddings to the user, in [-1, 1]: higher is closer.
+
+        A model with several branches makes embeddings of equal parts, one per branch; each
+        part's cosine to the user's is weighed by ``mix`` (the model's weights for the view).
+        """
+        return self.branch_scores(embeddings, len(mix)) @ np.asarray(mix, np.float32)
+
+    def branch_scores(self, embeddings: np.ndarray, branches: int = 1) -> np.ndarray:
+        """Each branch's cosine of motion window embeddings to the user's, ``(W, branches)``."""
+        centroid = self._centroid.reshape(branches, -1)
+        centroid = centroid / np.linalg.norm(centroid, axis=1, keepdims=True)
+        parts = embeddings.reshape(len(embeddings), branches, -1)
+        return np.einsum("wbd,bd->wb", parts, centroid)
 
     def appearance_distances(self, descriptors: np.ndarray) -> np.ndarray:
         """Distance of face descriptors ``(K, 128)`` to the user's face: lower is closer."""

@@ -1,12 +1,13 @@
 """Per-frame motion features: what a face does, with what it looks like taken out.
 
 A frame's features (``FeatureSet``, declared by each model) are the pairwise distances between a
-subset of landmarks, either 2-D in the image over a rotation-free 3-D face scale, or 3-D in head
-coordinates (pose removed), plus six head-pose channels (roll, yaw, pitch, x/y position, log
-scale). ``window_features`` subtracts each channel's median over the window, which removes the
-person's static face shape and leaves the dynamics (and, if the set asks, appends each channel's
-frame-to-frame change). ``transplant`` moves one person's motion onto another person's neutral
-face shape in landmark space, the way an avatar re-renders it.
+subset of landmarks, 2-D in the image over a rotation-free 3-D face scale, or 3-D in head
+coordinates (pose removed), or both side by side for a model with one branch for each, plus six
+head-pose channels (roll, yaw, pitch, x/y position, log scale). ``window_features`` subtracts
+each channel's median over the window, which removes the person's static face shape and leaves
+the dynamics (and, if the set asks, appends each channel's frame-to-frame change).
+``transplant`` moves one person's motion onto another person's neutral face shape in landmark
+space, the way an avatar re-renders it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ CORE = np.array([61, 291, 0, 17, 13, 14, 33, 133, 159, 145, 263, 362, 386, 374, 
                  70, 300, 1, 152, 234, 454, 10])
 SUBSETS = {"face55": SUBSET, "core23": CORE}
 NUM_POSE = 6
+#: Where the distances are measured; ``image+head`` holds both, one model branch for each.
+SPACES = ("image", "head", "image+head")
 
 
 @dataclass(frozen=True)
@@ -36,18 +39,37 @@ class FeatureSet:
     """Which motion features a model reads; its card (``embedder.json``) stores this."""
 
     points: str = "face55"  # the landmark subset: face55, or the smaller core23
-    space: str = "image"  # image: 2-D distances over the face scale; head: 3-D, pose removed
+    #: image: 2-D distances over the face scale; head: 3-D, pose removed; image+head: both
+    space: str = "image"
     pose: bool = True  # six head-pose channels after the distances
     velocity: bool = False  # windows also carry every channel's frame-to-frame change
 
     def __post_init__(self) -> None:
-        if self.points not in SUBSETS or self.space not in ("image", "head"):
+        if self.points not in SUBSETS or self.space not in SPACES:
             raise ValueError(f"unknown feature set {self}")
+
+    @property
+    def spaces(self) -> list[str]:
+        return self.space.split("+")
 
     @property
     def frame_channels(self) -> int:
         n = len(SUBSETS[self.points])
-        return n * (n - 1) // 2 + (NUM_POSE if self.pose else 0)
+        return n * (n - 1) // 2 * len(self.spaces) + (NUM_POSE if self.pose else 0)
+
+    def branches(self) -> list[tuple[FeatureSet, np.ndarray]]:
+        """One single-space feature set per space, and which of this set's window channels
+        make it: a model branch reads exactly the windows that set alone would give."""
+        n = len(SUBSETS[self.points])
+        pairs = n * (n - 1) // 2
+        pose = np.arange(len(self.spaces) * pairs, self.frame_channels)
+        out = []
+        for b, space in enumerate(self.spaces):
+            frame = np.concatenate([np.arange(b * pairs, (b + 1) * pairs), pose])
+            if self.velocity:
+                frame = np.concatenate([frame, frame + self.frame_channels])
+            out.append((FeatureSet(self.points, space, self.pose, self.velocity), frame))
+        return out
 
     @property
     def channels(self) -> int:
@@ -102,11 +124,13 @@ def frame_features(points: np.ndarray, features: FeatureSet = FeatureSet()) -> n
     stay NaN."""
     origin, rot, scale = head_frame(points)
     subset = SUBSETS[features.points]
-    if features.space == "head":
-        head = np.einsum("nij,npj->npi", rot, points[:, subset] - origin[:, None])
-        parts = [pair_distances(head, np.arange(len(subset)), 3) / scale[:, None]]
-    else:
-        parts = [subset_distances(points, scale, subset)]
+    parts = []
+    for space in features.spaces:
+        if space == "head":
+            head = np.einsum("nij,npj->npi", rot, points[:, subset] - origin[:, None])
+            parts.append(pair_distances(head, np.arange(len(subset)), 3) / scale[:, None])
+        else:
+            parts.append(subset_distances(points, scale, subset))
     if features.pose:
         parts.append(np.stack([*head_angles(rot).T, origin[:, 0] / scale, origin[:, 1] / scale,
                                np.log(scale)], axis=1))

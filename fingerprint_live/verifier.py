@@ -3,11 +3,12 @@ descriptors), get the state.
 
 Motion: every ``stride`` steps of the uniform ``fps`` grid (anchored at the run's first frame,
 :mod:`.windows`) the window that just ended is embedded, scored against the enrollment (a
-cosine) and turned into a log-likelihood ratio by the motion model's calibration. The same
-window says whether the face moved as a live face does (:func:`.expression.activity`).
-Appearance: each face descriptor handed to ``add_appearance`` is scored by its distance to the
-enrolled face, through the descriptor's calibration. The
-:class:`.decision.SequentialDecision` weighs the evidence as it accumulates.
+cosine; for a model of several branches, the view's mix of theirs) and turned into a
+log-likelihood ratio by the motion model's calibration. The same window says whether the face
+moved as a live face does (:func:`.expression.activity`). Appearance: each face descriptor
+handed to ``add_appearance`` is scored by its distance to the enrolled face, through the
+descriptor's calibration. The :class:`.decision.SequentialDecision` weighs the evidence as it
+accumulates.
 
 Frames that come late or out of order are dropped. A gap in the frames longer than
 ``no_face_after``, or a jump to another face, restarts the run: no window spans it, the evidence
@@ -110,6 +111,7 @@ class StreamingVerifier:
         self.enrollment, self.embedder, self.on_event = enrollment, embedder, on_event
         self.decision_config = cfg.decision or DECISIONS[self.signals]
         self.motion_llr = info.calibration(cfg.view).centred(cfg.threshold)
+        self.mix = info.mix(cfg.view)
         self.threshold = self.motion_llr.neutral
         self.appearance = appearance if uses_face else None
         self.appearance_llr = appearance.calibration if uses_face else None
@@ -209,7 +211,8 @@ class StreamingVerifier:
                            self.stride, self.features)
         if window is None:
             return None
-        raw = float(self.enrollment.motion_scores(self.embedder.embed(window[None]))[0])
+        raw = float(self.enrollment.motion_scores(self.embedder.embed(window[None]),
+                                                  self.mix)[0])
         event = self._apply(end, Signal.MOTION, Signal.MOTION,
                             float(self.motion_llr.llr(raw)), raw)
         live = activity(resample(self._times[:n], self._expr[:n],

@@ -72,13 +72,13 @@ def run(args: argparse.Namespace) -> int:
     load = rendered_clip if args.through_avatar else extract_clip
     scored, skipped = embed_clips(clips, embedder, target, not args.quiet, load, descriptor)
     appearance = descriptor.info if descriptor else None
-    result = evaluate_pairs(scored, args.signals, embedder, appearance)
+    view = "avatar" if args.through_avatar else "camera"
+    result = evaluate_pairs(scored, args.signals, embedder, appearance, view)
     result.update(model=embedder.info.model_id[:16], clips=len(scored), skipped=skipped,
                   signals=args.signals, same_face=args.same_face,
                   through_avatar=args.through_avatar)
     if args.takeover:
-        config = VerifierConfig(signals=SIGNAL_SETS[args.signals],
-                                view="avatar" if args.through_avatar else "camera")
+        config = VerifierConfig(signals=SIGNAL_SETS[args.signals], view=view)
         result["takeover"] = evaluate_takeover(scored, embedder, target, config, appearance,
                                                progress=not args.quiet)
     Path(args.output).write_text(json.dumps(result, indent=2) + "\n")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 from collections import Counter
 from pathlib import Path
 
-from ..features import SUBSETS, FeatureSet
+from ..errors import FingerprintError
+from ..features import SPACES, SUBSETS, FeatureSet
 from ..offline.augment import CameraVariation
 from ..offline.manifest import read_manifest
 from . import report
@@ -28,9 +30,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--points", choices=list(SUBSETS), default="core23",
                    help="landmark subset whose distances are the features (default: %(default)s, "
                    "as shipped; face55 is the model shipped before it)")
-    p.add_argument("--space", choices=["image", "head"], default=FeatureSet.space,
-                   help="distances in the image (2-D, over the face scale) or in head "
-                   "coordinates (3-D, pose removed) (default: %(default)s)")
+    p.add_argument("--space", choices=list(SPACES), default="image+head",
+                   help="distances in the image (2-D, over the face scale), in head "
+                   "coordinates (3-D, pose removed), or image+head: one network per space, "
+                   "joined in one model whose branches each view weighs as fitted on held-out "
+                   "identities; each branch is trained into OUTPUT/branches/SPACE and reused "
+                   "from there when the run is repeated (default: %(default)s, as shipped)")
     p.add_argument("--no-pose", action="store_true", help="leave out the head-pose channels")
     p.add_argument("--velocity", action="store_true",
                    help="windows also carry each channel's frame-to-frame change")
@@ -57,11 +62,6 @@ def run(args: argparse.Namespace) -> int:
     portraits = [_portrait(p) for p in args.avatar_portraits]
     prepared = training.prepare(clips, progress=not args.quiet, portraits=portraits)
     features = FeatureSet(args.points, args.space, not args.no_pose, args.velocity)
-    config = training.TrainConfig(steps=args.steps, seed=args.seed, features=features,
-                                  pose_width=args.pose_width,
-                                  variation=CameraVariation() if args.vary else None,
-                                  avatar_prob=args.avatar_prob if portraits else 0.0)
-    model, losses = training.train(prepared, config, progress=not args.quiet)
     counts = Counter(c.identity for c in prepared)
     info = {
         "trained_on": {
@@ -75,17 +75,58 @@ def run(args: argparse.Namespace) -> int:
         "pose_width": args.pose_width,
         "varied": args.vary,
         "avatar_portraits": [p.name for p in args.avatar_portraits],
-        "final_loss": float(sum(losses[-50:]) / len(losses[-50:])),
     }
-    path = training.export(model, args.output, info, features)
-    training.fit_center(args.output, prepared, progress=not args.quiet)
-    summary = {"model": str(path), "clips": len(prepared), "identities": len(counts),
-               "first_loss": losses[0], "final_loss": info["final_loss"]}
+    output = Path(args.output)
+    if len(features.spaces) == 1:
+        losses = _train(training, prepared, features, portraits, args, output, info)
+    else:
+        parts, losses = [], []
+        for branch, _ in features.branches():
+            part = output / "branches" / branch.space
+            if not _trained(part, info, branch):
+                losses = _train(training, prepared, branch, portraits, args, part, info)
+            parts.append(part)
+        training.export_branches(parts, output, info, features)
+    training.fit_center(output, prepared, progress=not args.quiet)
+    final = json.loads((output / "embedder.json").read_text())
+    loss = final.get("final_loss") or [b["final_loss"] for b in final["branches"]]
+    summary = {"model": str(output / "embedder.onnx"), "clips": len(prepared),
+               "identities": len(counts), "final_loss": loss}
     report(summary, args.json,
-           f"trained {path} on {len(prepared)} clips of {len(counts)} identities: loss "
-           f"{losses[0]:.3f} -> {info['final_loss']:.3f}. Fit its calibration on held-out "
-           "identities (benchmarks/cross_validation.py) before verifying with it.")
+           f"trained {summary['model']} on {len(prepared)} clips of {len(counts)} identities"
+           f"{f': loss {losses[0]:.3f} -> ' if losses else ', final loss '}{loss}. Fit its "
+           "calibration on held-out identities (benchmarks/cross_validation.py) before "
+           "verifying with it.")
     return 0
+
+
+def _train(training, prepared, features: FeatureSet, portraits, args: argparse.Namespace,
+           output: Path, info: dict) -> list[float]:
+    """Train one network on ``features`` and export it to ``output``; the loss per step."""
+    config = training.TrainConfig(steps=args.steps, seed=args.seed, features=features,
+                                  pose_width=args.pose_width,
+                                  variation=CameraVariation() if args.vary else None,
+                                  avatar_prob=args.avatar_prob if portraits else 0.0)
+    model, losses = training.train(prepared, config, progress=not args.quiet)
+    final = round(float(sum(losses[-50:]) / len(losses[-50:])), 6)
+    training.export(model, output, {**info, "final_loss": final}, features)
+    return losses
+
+
+def _trained(part: Path, info: dict, features: FeatureSet) -> bool:
+    """Whether ``part`` already holds this branch, trained on the same data the same way."""
+    card = part / "embedder.json"
+    if not card.is_file():
+        return False
+    meta = json.loads(card.read_text())
+    same = (FeatureSet.from_dict(meta.get("features")) == features
+            and all(meta.get(k) == v for k, v in info.items() if k != "trained_on")
+            and meta.get("trained_on", {}).get("identity_list")
+            == info["trained_on"]["identity_list"])
+    if not same:
+        raise FingerprintError(f"{part} holds a branch trained on other data or settings; "
+                               "remove it, or train into another folder.")
+    return True
 
 
 def _portrait(path: Path):

@@ -2,14 +2,18 @@
 
 Given the scores of genuine and of impostor comparisons (a signal's raw score: a cosine, a
 distance), fit ``llr = slope * score + intercept`` by maximum likelihood with both classes
-weighted equally, so the fitted log-odds are log-likelihood ratios with no prior in them.
+weighted equally, so the fitted log-odds are log-likelihood ratios with no prior in them. A motion
+model of several branches first gets the weights that mix its branches' cosines into one score.
 """
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from ..calibration import Calibration
+from .metrics import summary
 
 
 def fit_calibration(genuine: np.ndarray, impostor: np.ndarray, limit: float = 8.0,
@@ -35,3 +39,13 @@ def fit_calibration(genuine: np.ndarray, impostor: np.ndarray, limit: float = 8.
             break
     slope = beta[0] / spread
     return Calibration(float(slope), float(beta[1] - slope * centre), limit)
+
+
+def fit_mix(genuine: np.ndarray, impostor: np.ndarray, steps: int = 8) -> tuple[float, ...]:
+    """Branch weights (summing to 1, on a grid of ``1/steps``) whose mix of per-branch scores
+    ``(n, branches)`` separates genuine from impostor comparisons best (highest AUC)."""
+    branches = genuine.shape[1]
+    grid = [np.array(c) / steps for c in itertools.product(range(steps + 1), repeat=branches)
+            if sum(c) == steps]
+    best = max(grid, key=lambda m: summary(genuine @ m, impostor @ m)["auc"])
+    return tuple(float(w) for w in best)

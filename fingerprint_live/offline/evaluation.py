@@ -88,24 +88,27 @@ def embed_clips(clips: list[Clip], embedder: Embedder, target_shape: np.ndarray 
 
 
 def pair_scores(scored: list[Scored], signals: str, embedder: Embedder,
-                appearance: DescriptorInfo | None = None,
+                appearance: DescriptorInfo | None = None, view: str = "camera",
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Score matrix S[a, b] (enroll a, score b), same-identity mask, and same-performance mask.
+
+    Motion windows are scored as the verifier scores a stream of ``view`` (its branch mix).
 
     Same performance: a real clip and a synthetic one of the same identity, which the data's
     README says share motion frame for frame; they are reported apart.
     """
     model_id = embedder.info.model_id
     enrollments = [s.enrollment(model_id, appearance and appearance.model_id) for s in scored]
+    mix = embedder.info.mix(view)
     if signals == "motion":
-        S = np.array([[float(e.motion_scores(s.embeddings).mean()) for s in scored]
+        S = np.array([[float(e.motion_scores(s.embeddings, mix).mean()) for s in scored]
                       for e in enrollments])
     elif signals == "appearance":
         S = -np.array([[float(e.appearance_distances(s.descriptors.vectors).mean())
                         for s in scored] for e in enrollments])
     else:
         motion = embedder.info.calibration("camera")
-        S = np.array([[float(motion.llr(e.motion_scores(s.embeddings)).mean()
+        S = np.array([[float(motion.llr(e.motion_scores(s.embeddings, mix)).mean()
                              + appearance.calibration.llr(
                                  e.appearance_distances(s.descriptors.vectors)).mean())
                        for s in scored] for e in enrollments])
@@ -117,8 +120,8 @@ def pair_scores(scored: list[Scored], signals: str, embedder: Embedder,
 
 
 def evaluate_pairs(scored: list[Scored], signals: str, embedder: Embedder,
-                   appearance: DescriptorInfo | None = None) -> dict:
-    S, same, same_perf = pair_scores(scored, signals, embedder, appearance)
+                   appearance: DescriptorInfo | None = None, view: str = "camera") -> dict:
+    S, same, same_perf = pair_scores(scored, signals, embedder, appearance, view)
     off = ~np.eye(len(scored), dtype=bool)
     genuine, impostor = S[same & off], S[~same]
     result = summary(genuine, impostor)
@@ -235,11 +238,12 @@ def evaluate_takeover(scored: list[Scored], embedder: Embedder, target_shape: np
 
 def comparison_scores(scored: list[Scored], signal: Signal, model_id: str,
                       descriptor_id: str | None = None, max_impostor: int = 200_000,
-                      seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                      seed: int = 0, branches: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Raw per-observation scores of genuine and impostor comparisons, for calibration.
 
     Each ordered pair of clips (A, B) of one kind enrolls from A and scores each of B's motion
-    windows (a cosine) or face descriptors (a distance). Genuine pairs are two recordings of
+    windows (a cosine per branch of the motion model: ``(n, branches)``) or face descriptors
+    (a distance: ``(n,)``). Genuine pairs are two recordings of
     one person; a real clip and its synthetic re-rendering are left out, and so are synthetic
     clips for appearance (their face is not the labelled person's). Impostor scores are
     subsampled reproducibly to ``max_impostor``.
@@ -252,7 +256,8 @@ def comparison_scores(scored: list[Scored], signal: Signal, model_id: str,
         for b, sb in enumerate(scored):
             if a == b or sa.clip.kind != sb.clip.kind:
                 continue
-            values = (enrollment.motion_scores(sb.embeddings) if signal is Signal.MOTION
+            values = (enrollment.branch_scores(sb.embeddings, branches)
+                      if signal is Signal.MOTION
                       else enrollment.appearance_distances(sb.descriptors.vectors))
             (genuine if sa.clip.identity == sb.clip.identity else impostor).append(values)
     genuine_all = np.concatenate(genuine) if genuine else np.empty(0)

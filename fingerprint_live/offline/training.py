@@ -236,6 +236,30 @@ def export(model, out_dir: str | Path, info: dict, features: FeatureSet) -> Path
     return onnx_path
 
 
+def export_branches(branch_dirs: list[Path], out_dir: str | Path, info: dict,
+                    features: FeatureSet) -> Path:
+    """Join the branch models in ``branch_dirs`` (one per space of ``features``, exported by
+    :func:`export`) into one model of several branches, with its card."""
+    from .branch_graph import join_branches
+
+    blobs, branches = [], []
+    for path, (expected, _) in zip(branch_dirs, features.branches(), strict=True):
+        card = json.loads((path / "embedder.json").read_text())
+        if FeatureSet.from_dict(card.get("features")) != expected:
+            raise FingerprintError(f"{path} is not a {expected.space} branch of this model; "
+                                   "remove it to train it again.")
+        blobs.append((path / "embedder.onnx").read_bytes())
+        branches.append({"space": expected.space, "final_loss": card.get("final_loss")})
+    out_dir = Path(out_dir)
+    onnx_path = out_dir / "embedder.onnx"
+    onnx_path.write_bytes(join_branches(blobs, [c for _, c in features.branches()],
+                                        features.channels))
+    meta = {"window": WINDOW, "stride": STRIDE, "fps": FPS, "channels": features.channels,
+            "features": features.to_dict(), **info, "branches": branches}
+    (out_dir / "embedder.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return onnx_path
+
+
 def fit_center(model_dir: str | Path, clips: list[PreparedClip], progress: bool = True) -> None:
     """Store the mean embedding of the training windows as the model's ``center``.
 
