@@ -99,14 +99,15 @@ def held_out_scores(fold: Path, kinds: list[str]) -> dict[str, tuple[np.ndarray,
     return out
 
 
-def calibrate(scores: list[dict], into: Path) -> dict:
+def calibrate(scores: list[dict], into: Path,
+              fixed: dict[str, tuple[float, ...]] | None = None) -> dict:
     """Fit the calibrations ``scores`` hold (motion ``camera`` and ``avatar``, ``appearance``)
     and write them into the model folder ``into`` (``embedder.json``, ``face_descriptor.json``);
     a calibration not fitted here stays as it was. A motion model of several branches first gets
-    each view's branch mix, fitted on the same scores."""
+    each view's branch mix, fitted on the same scores unless ``fixed`` gives it."""
     pooled = {k: tuple(np.concatenate([s[k][c] for s in scores]) for c in (0, 1))
               for k in scores[0]}
-    mixes = {k: fit_mix(*pooled[k]) for k in ("camera", "avatar")
+    mixes = {k: (fixed or {}).get(k) or fit_mix(*pooled[k]) for k in ("camera", "avatar")
              if k in pooled and pooled[k][0].ndim == 2 and pooled[k][0].shape[1] > 1}
     fitted = {k: fit_calibration(*(p @ np.asarray(mixes[k]) if k in mixes else p for p in v))
               for k, v in pooled.items()}
@@ -186,6 +187,8 @@ def main() -> int:
                     help="calibrations to fit (default: all)")
     ap.add_argument("--rerun", action="store_true",
                     help="run the evals again even where their results exist")
+    ap.add_argument("--mix", nargs="*", default=[], metavar="VIEW=W,W",
+                    help="a view's branch weights, fixed instead of fitted, e.g. avatar=1,0")
     ap.add_argument("--train-args", default="",
                     help="more arguments for `fingerprint-live train`, e.g. '--vary --velocity' "
                     "(a single flag needs '=': --train-args=--vary)")
@@ -211,8 +214,10 @@ def main() -> int:
         if not (fold / "model" / MODEL_FILE).is_file():
             shutil.copy(model_dir() / MODEL_FILE, fold / "model" / MODEL_FILE)
     scores = [held_out_scores(f, args.calibrate) for f in fold_dirs]
+    fixed = {view: tuple(float(w) for w in weights.split(","))
+             for view, weights in (m.split("=") for m in args.mix)}
     calibrations = {f.name: calibrate([s for j, s in enumerate(scores) if j != k],
-                                      f / "model")
+                                      f / "model", fixed)
                     for k, f in enumerate(fold_dirs)} if args.calibrate else {}
     for fold in fold_dirs:
         for name in args.variants:
@@ -236,7 +241,7 @@ def main() -> int:
             write_manifest(clips, manifest)
             cli(["train", "--manifest", str(manifest), "-o", str(ship), "--steps",
                  str(args.steps), "--seed", str(args.seed), *shlex.split(args.train_args)])
-        print("shipped calibrations:", json.dumps(calibrate(scores, ship)))
+        print("shipped calibrations:", json.dumps(calibrate(scores, ship, fixed)))
     return 0
 
 

@@ -119,7 +119,11 @@ class Enrollment:
     def branch_scores(self, embeddings: np.ndarray, branches: int = 1) -> np.ndarray:
         """Each branch's cosine of motion window embeddings to the user's, ``(W, branches)``."""
         centroid = self._centroid.reshape(branches, -1)
-        centroid = centroid / np.linalg.norm(centroid, axis=1, keepdims=True)
+        norms = np.linalg.norm(centroid, axis=1, keepdims=True)
+        if not (norms > 0).all():
+            raise EnrollmentError("the enrollment's vectors are not usable (a zero part); "
+                                  "enroll again.")
+        centroid = centroid / norms
         parts = embeddings.reshape(len(embeddings), branches, -1)
         return np.einsum("wbd,bd->wb", parts, centroid)
 

@@ -13,7 +13,7 @@ from shared_data import clip
 from fingerprint_live.cli import main as cli
 from fingerprint_live.embedder import Embedder
 from fingerprint_live.enrollment import Enrollment, Vectors
-from fingerprint_live.errors import ModelError
+from fingerprint_live.errors import EnrollmentError, ModelError
 from fingerprint_live.features import FeatureSet, frame_features
 from fingerprint_live.offline.calibrate import fit_mix
 from fingerprint_live.offline.clip_landmarks import extract_clip
@@ -106,6 +106,11 @@ def test_each_view_weighs_the_branches_by_its_mix(model, tmp_path) -> None:
     np.testing.assert_allclose(enrollment.motion_scores(emb, embedder.info.mix("avatar")),
                                per_branch[:, 0], atol=1e-6)
     assert not np.allclose(per_branch[:, 0], per_branch[:, 1])
+
+    half = emb.shape[1] // 2
+    half_zero = np.concatenate([emb[:, :half], np.zeros_like(emb[:, half:])], axis=1)
+    with pytest.raises(EnrollmentError, match="not usable"):
+        Enrollment(Vectors(embedder.info.model_id, half_zero)).motion_scores(emb, (0.5, 0.5))
 
     card["mix"] = {"camera": [1.0]}
     (custom / "embedder.json").write_text(json.dumps(card))

@@ -78,31 +78,30 @@ def run(args: argparse.Namespace) -> int:
     }
     output = Path(args.output)
     if len(features.spaces) == 1:
-        losses = _train(training, prepared, features, portraits, args, output, info)
+        _train(training, prepared, features, portraits, args, output, info)
     else:
-        parts, losses = [], []
+        parts = []
         for branch, _ in features.branches():
             part = output / "branches" / branch.space
             if not _trained(part, info, branch):
-                losses = _train(training, prepared, branch, portraits, args, part, info)
+                _train(training, prepared, branch, portraits, args, part, info)
             parts.append(part)
         training.export_branches(parts, output, info, features)
     training.fit_center(output, prepared, progress=not args.quiet)
-    final = json.loads((output / "embedder.json").read_text())
-    loss = final.get("final_loss") or [b["final_loss"] for b in final["branches"]]
+    card = json.loads((output / "embedder.json").read_text())
+    loss = card.get("final_loss") or [b["final_loss"] for b in card["branches"]]
     summary = {"model": str(output / "embedder.onnx"), "clips": len(prepared),
                "identities": len(counts), "final_loss": loss}
     report(summary, args.json,
-           f"trained {summary['model']} on {len(prepared)} clips of {len(counts)} identities"
-           f"{f': loss {losses[0]:.3f} -> ' if losses else ', final loss '}{loss}. Fit its "
-           "calibration on held-out identities (benchmarks/cross_validation.py) before "
-           "verifying with it.")
+           f"trained {summary['model']} on {len(prepared)} clips of {len(counts)} identities, "
+           f"final loss {loss}. Fit its calibration on held-out identities "
+           "(benchmarks/cross_validation.py) before verifying with it.")
     return 0
 
 
 def _train(training, prepared, features: FeatureSet, portraits, args: argparse.Namespace,
-           output: Path, info: dict) -> list[float]:
-    """Train one network on ``features`` and export it to ``output``; the loss per step."""
+           output: Path, info: dict) -> None:
+    """Train one network on ``features`` and export it to ``output``."""
     config = training.TrainConfig(steps=args.steps, seed=args.seed, features=features,
                                   pose_width=args.pose_width,
                                   variation=CameraVariation() if args.vary else None,
@@ -110,7 +109,6 @@ def _train(training, prepared, features: FeatureSet, portraits, args: argparse.N
     model, losses = training.train(prepared, config, progress=not args.quiet)
     final = round(float(sum(losses[-50:]) / len(losses[-50:])), 6)
     training.export(model, output, {**info, "final_loss": final}, features)
-    return losses
 
 
 def _trained(part: Path, info: dict, features: FeatureSet) -> bool:
