@@ -30,11 +30,15 @@ class ModelInfo:
     calibrations: dict[str, Calibration]
     meta: dict
     metric: str = "cosine"  # how embeddings are compared: higher is more alike
-    #: Networks side by side, one per feature space; an embedding is their unit parts in turn.
-    branches: int = 1
     #: Each branch's weight in a window's score, by view (fitted on held-out identities with
     #: the calibration: what the avatar keeps of each space differs from what a camera shows).
     mixes: dict[str, tuple[float, ...]] = field(default_factory=dict)
+
+    @property
+    def branches(self) -> int:
+        """Networks side by side, one per feature space; an embedding is their unit parts in
+        turn."""
+        return len(self.features.spaces)
 
     def mix(self, view: str = "camera") -> tuple[float, ...]:
         """The branch weights for ``view``; equal weights until they are fitted."""
@@ -132,7 +136,6 @@ class Embedder:
             calibrations={view: Calibration.from_dict(c)
                           for view, c in (meta.get("calibration") or {}).items()},
             meta=meta,
-            branches=branches,
             mixes=mixes,
         )
 

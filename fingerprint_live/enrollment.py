@@ -97,6 +97,9 @@ class Enrollment:
     created: str = ""
     neutral: np.ndarray | None = field(default=None, repr=False, compare=False)
     _centroid: np.ndarray = field(init=False, repr=False, compare=False)
+    #: The centroid's unit parts, by number of branches: computed once, not per window.
+    _units: dict[int, np.ndarray] = field(init=False, repr=False, compare=False,
+                                          default_factory=dict)
     _face: np.ndarray | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -118,14 +121,15 @@ class Enrollment:
 
     def branch_scores(self, embeddings: np.ndarray, branches: int = 1) -> np.ndarray:
         """Each branch's cosine of motion window embeddings to the user's, ``(W, branches)``."""
-        centroid = self._centroid.reshape(branches, -1)
-        norms = np.linalg.norm(centroid, axis=1, keepdims=True)
-        if not (norms > 0).all():
-            raise EnrollmentError("the enrollment's vectors are not usable (a zero part); "
-                                  "enroll again.")
-        centroid = centroid / norms
+        if branches not in self._units:
+            centroid = self._centroid.reshape(branches, -1)
+            norms = np.linalg.norm(centroid, axis=1, keepdims=True)
+            if not (norms > 0).all():
+                raise EnrollmentError("the enrollment's vectors are not usable (a zero part); "
+                                      "enroll again.")
+            self._units[branches] = centroid / norms
         parts = embeddings.reshape(len(embeddings), branches, -1)
-        return np.einsum("wbd,bd->wb", parts, centroid)
+        return np.einsum("wbd,bd->wb", parts, self._units[branches])
 
     def appearance_distances(self, descriptors: np.ndarray) -> np.ndarray:
         """Distance of face descriptors ``(K, 128)`` to the user's face: lower is closer."""
