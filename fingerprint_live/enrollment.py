@@ -3,28 +3,40 @@
 File format (``.fpe``), three lines::
 
     fingerprint-live-enrollment
-    {"version": 2, "motion": {"model_id": ..., "shape": [W, D], "vectors": "<base64 float32>"},
+    {"version": 3, "kind": "full" or "receiver",
+     "motion": {"model_id": ..., "shape": [W, D], "vectors": "<base64 float32>"},
+     "segments": [{"source": ..., "windows": n, "seconds": s, "origin": ..., "added": ...}],
+     "original": k,
      "appearance": {"model_id": ..., "shape": [K, 128], "vectors": ...} or null,
-     "neutral": {"shape": [468, 3], "points": "<base64 float32>"} (optional), ...}
+     "neutral": {"shape": [468, 3], "points": "<base64 float32>"} (optional),
+     "public_key": {"algorithm": "ed25519", "key": "<base64>"} (optional), ...}
     sha256:<hex digest of the JSON line>
 
 Only embeddings and one face shape are stored: motion window embeddings, face descriptors and
 the median face shape in head coordinates (468 landmark positions with pose and size taken
 out, which the default avatar measures the user's expressions from), never an image. The
-digest catches any corrupted or edited byte. It is an integrity check, not a signature: someone
-who can write the file can also rewrite the digest, so keep the file where only the user can
-write it. Version 1 files (motion only) are refused with "enroll again".
+motion windows come in segments, one per recording or verified call they came from, so an
+enrollment that grew with use says what it grew from, and the first ``original`` segments (the
+enrollment as first made) can be returned to. A *receiver's copy* (``kind: receiver``) holds the
+motion part alone: no face descriptors and no face shape, for the far side of a call, which
+sees only the avatar. The public key (the owner's, for signed verdicts) is public by nature.
+
+The digest catches any corrupted or edited byte. It is an integrity check, not a signature:
+someone who can write the file can also rewrite the digest, so keep the file where only the
+user can write it. Version 2 files (one segment, no key) are read; version 1 files (motion
+only) are refused with "enroll again".
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -33,12 +45,19 @@ from .errors import EnrollmentError
 from .landmarks import NUM_POINTS
 
 MAGIC = b"fingerprint-live-enrollment"
-VERSION = 2
+VERSION = 3
 #: Files above this size are not enrollments; refuse before reading them whole.
 MAX_FILE_BYTES = 64 << 20
 #: Enrollment footage with several faces in view in more than this share of frames is refused:
 #: whose motion and face would it hold?
 MAX_MULTI_FACE_SHARE = 0.2
+#: What an enrollment file holds: everything (the owner's own copy, for the camera side), or
+#: the motion part alone (a receiver's copy, for the far side and the worker pool).
+KINDS = ("full", "receiver")
+#: Where a segment of motion windows came from.
+ORIGINS = ("enroll", "call", "recording")
+#: Bytes of an Ed25519 public key.
+PUBLIC_KEY_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -69,15 +88,45 @@ class Vectors:
                    np.frombuffer(raw, dtype="<f4").reshape(shape).astype(np.float32))
 
 
-def _neutral_to_json(shape: np.ndarray) -> dict:
+@dataclass(frozen=True)
+class Segment:
+    """A run of the enrolled motion windows and where it came from: a recording at enrollment,
+    a verified call, or a recording added later. Growth is recorded, and can be undone."""
+
+    source: str
+    windows: int
+    seconds: float = 0.0
+    origin: str = "enroll"
+    added: str = ""  # when (ISO 8601)
+
+    def __post_init__(self) -> None:
+        if self.windows < 1 or self.origin not in ORIGINS or not np.isfinite(self.seconds):
+            raise EnrollmentError("the enrollment's segments are not usable; enroll again.")
+
+    def to_json(self) -> dict:
+        return {"source": self.source, "windows": self.windows,
+                "seconds": round(float(self.seconds), 3), "origin": self.origin,
+                "added": self.added}
+
+    @classmethod
+    def from_json(cls, doc: dict) -> Segment:
+        return cls(str(doc["source"]), int(doc["windows"]), float(doc["seconds"]),
+                   str(doc["origin"]), str(doc.get("added", "")))
+
+
+def _array_to_json(shape: np.ndarray) -> dict:
     v = np.ascontiguousarray(shape, dtype="<f4")
     return {"shape": list(v.shape), "points": base64.b64encode(v.tobytes()).decode("ascii")}
 
 
-def _neutral_from_json(doc: dict) -> np.ndarray:
+def _array_from_json(doc: dict) -> np.ndarray:
     raw = base64.b64decode(doc["points"], validate=True)
     shape = [int(n) for n in doc["shape"]]
     return np.frombuffer(raw, dtype="<f4").reshape(shape).astype(np.float32)
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
 @dataclass(frozen=True)
@@ -87,15 +136,20 @@ class Enrollment:
     Motion scores are cosines to the mean window embedding; appearance scores are the distance
     of a face descriptor to the mean enrolled descriptor. ``neutral`` is the user's median face
     shape ``(468, 3)`` in head coordinates, the neutral the default avatar measures their
-    expressions from (None in files that have none).
+    expressions from (None in files that have none). ``segments`` say where the motion windows
+    came from, in order (one unnamed segment when not given); the first ``original`` of them
+    are the enrollment as first made (0, the default: all of them). ``public_key`` is the
+    owner's Ed25519 public key (32 raw bytes), which the far side checks signed verdicts with.
     """
 
     motion: Vectors
     appearance: Vectors | None = None
-    seconds: float = 0.0
-    sources: tuple[str, ...] = ()
     created: str = ""
     neutral: np.ndarray | None = field(default=None, repr=False, compare=False)
+    segments: tuple[Segment, ...] = ()
+    original: int = 0
+    public_key: bytes | None = None
+    kind: str = "full"
     _centroid: np.ndarray = field(init=False, repr=False, compare=False)
     #: The centroid's unit parts, by number of branches: computed once, not per window.
     _units: dict[int, np.ndarray] = field(init=False, repr=False, compare=False,
@@ -107,9 +161,38 @@ class Enrollment:
         if n is not None and (n.shape != (NUM_POINTS, 3) or not np.isfinite(n).all()):
             raise EnrollmentError("the enrollment's neutral face is not a face shape "
                                   f"({NUM_POINTS} finite 3-D points); enroll again.")
+        windows = len(self.motion.vectors)
+        if not self.segments:
+            object.__setattr__(self, "segments", (Segment("", windows),))
+        if sum(s.windows for s in self.segments) != windows:
+            raise EnrollmentError("the enrollment's segments do not add up to its motion "
+                                  "windows; enroll again.")
+        if self.original == 0:
+            object.__setattr__(self, "original", len(self.segments))
+        if not 0 < self.original <= len(self.segments):
+            raise EnrollmentError("the enrollment's original part is out of range; enroll "
+                                  "again.")
+        if self.public_key is not None and len(self.public_key) != PUBLIC_KEY_BYTES:
+            raise EnrollmentError("the enrollment's public key is not an Ed25519 key; make "
+                                  "the key again (`fingerprint-live keys`).")
+        if self.kind not in KINDS:
+            raise EnrollmentError(f"unknown kind of enrollment {self.kind!r}.")
+        if self.kind == "receiver" and (self.appearance is not None or self.neutral is not None):
+            raise EnrollmentError("a receiver's copy holds the motion part alone; export it "
+                                  "again (`fingerprint-live export`).")
         object.__setattr__(self, "_centroid", self.motion.vectors.mean(axis=0))
         object.__setattr__(self, "_face", None if self.appearance is None
                            else self.appearance.vectors.mean(axis=0))
+
+    @property
+    def seconds(self) -> float:
+        """Seconds of usable face motion the windows came from."""
+        return float(sum(s.seconds for s in self.segments))
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """Where the motion came from, segment by segment."""
+        return tuple(s.source for s in self.segments)
 
     def motion_scores(self, embeddings: np.ndarray, mix: Sequence[float] = (1.0,)) -> np.ndarray:
         """Similarity of motion window embeddings to the user, in [-1, 1]: higher is closer.
@@ -134,9 +217,14 @@ class Enrollment:
     def appearance_distances(self, descriptors: np.ndarray) -> np.ndarray:
         """Distance of face descriptors ``(K, 128)`` to the user's face: lower is closer."""
         if self._face is None:
-            raise EnrollmentError("this enrollment holds no face descriptors; enroll again "
-                                  "with this version to check appearance.")
+            raise EnrollmentError(self._no_face())
         return np.linalg.norm(np.atleast_2d(descriptors) - self._face, axis=1)
+
+    def _no_face(self) -> str:
+        if self.kind == "receiver":
+            return ("this is a receiver's copy (motion only); the camera side needs the "
+                    "owner's full enrollment.")
+        return "this enrollment holds no face descriptors; enroll again with this version."
 
     def check_models(self, motion_id: str, appearance_id: str | None = None,
                      dimensions: tuple[int, int] = (0, 0)) -> None:
@@ -159,6 +247,11 @@ class Enrollment:
                 raise EnrollmentError(f"the enrollment's vectors have {part.vectors.shape[1]} "
                                       f"numbers where the model makes {size}; enroll again.")
 
+    def receiver_copy(self) -> Enrollment:
+        """The motion part alone (and the public key), for the far side: no face descriptors,
+        no face shape."""
+        return replace(self, appearance=None, neutral=None, kind="receiver")
+
     def save(self, path: str | Path) -> None:
         """Write the file atomically (a crash leaves the old file or the new, never half)."""
         tmp = Path(f"{path}.tmp")
@@ -167,15 +260,21 @@ class Enrollment:
 
     def to_bytes(self) -> bytes:
         """The file's content: the magic line, the JSON body, its digest."""
-        body = json.dumps({
+        doc = {
             "version": VERSION,
-            "created": self.created or time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "seconds": round(float(self.seconds), 3),
-            "sources": list(self.sources),
+            "kind": self.kind,
+            "created": self.created or _now(),
             "motion": self.motion.to_json(),
+            "segments": [s.to_json() for s in self.segments],
+            "original": self.original,
             "appearance": None if self.appearance is None else self.appearance.to_json(),
-            **({} if self.neutral is None else {"neutral": _neutral_to_json(self.neutral)}),
-        }, separators=(",", ":")).encode()
+        }
+        if self.neutral is not None:
+            doc["neutral"] = _array_to_json(self.neutral)
+        if self.public_key is not None:
+            doc["public_key"] = {"algorithm": "ed25519",
+                                 "key": base64.b64encode(self.public_key).decode("ascii")}
+        body = json.dumps(doc, separators=(",", ":")).encode()
         digest = hashlib.sha256(body).hexdigest().encode()
         return MAGIC + b"\n" + body + b"\nsha256:" + digest + b"\n"
 
@@ -217,16 +316,32 @@ class Enrollment:
         if version > VERSION:
             raise EnrollmentError(f"made by a newer fingerprint-live (file version {version}, "
                                   f"this one reads {VERSION}); upgrade fingerprint-live.")
-        if version < VERSION:
+        if version < 2:
             raise EnrollmentError(f"file version {version} holds motion only and is no longer "
                                   "supported; enroll again.")
         try:
-            appearance, neutral = doc["appearance"], doc.get("neutral")
-            return cls(Vectors.from_json(doc["motion"]),
-                       None if appearance is None else Vectors.from_json(appearance),
-                       float(doc["seconds"]), tuple(str(s) for s in doc.get("sources", [])),
-                       str(doc.get("created", "")),
-                       None if neutral is None else _neutral_from_json(neutral))
+            return cls._from_doc(doc, version)
         except (ValueError, KeyError, TypeError, OverflowError, AttributeError,
-                RecursionError) as exc:
+                RecursionError, binascii.Error) as exc:
             raise EnrollmentError(f"the enrollment data is unreadable ({exc}).") from exc
+
+    @classmethod
+    def _from_doc(cls, doc: dict, version: int) -> Enrollment:
+        motion = Vectors.from_json(doc["motion"])
+        appearance, neutral = doc["appearance"], doc.get("neutral")
+        if version == 2:  # one segment for all its recordings, no key
+            segments = (Segment(", ".join(str(s) for s in doc.get("sources", [])),
+                                len(motion.vectors), float(doc["seconds"])),)
+            original, key, kind = 1, None, "full"
+        else:
+            segments = tuple(Segment.from_json(s) for s in doc["segments"])
+            original, kind = int(doc["original"]), str(doc["kind"])
+            key_doc = doc.get("public_key")
+            if key_doc is not None and key_doc["algorithm"] != "ed25519":
+                raise EnrollmentError(f"public keys of {key_doc['algorithm']!r} are not "
+                                      "supported; make an Ed25519 key (`fingerprint-live keys`).")
+            key = None if key_doc is None else base64.b64decode(key_doc["key"], validate=True)
+        return cls(motion, None if appearance is None else Vectors.from_json(appearance),
+                   str(doc.get("created", "")),
+                   None if neutral is None else _array_from_json(neutral),
+                   segments, original, key, kind)

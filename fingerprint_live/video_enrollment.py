@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .embedder import Embedder
-from .enrollment import MAX_MULTI_FACE_SHARE, Enrollment, Vectors
+from .enrollment import MAX_MULTI_FACE_SHARE, Enrollment, Segment, Vectors
 from .errors import NoFaceError
 from .face_descriptor import FaceDescriptor
 from .features import neutral_shape
@@ -29,7 +29,7 @@ def build_enrollment(videos: Sequence[str | Path], embedder: Embedder,
     Also keeps their median face shape, the neutral the default avatar measures them from.
     Refuses too little motion, or several faces in view.
     """
-    embs, faces, shapes, seconds = [], [], [], 0.0
+    embs, faces, shapes, segments = [], [], [], []
     for video in videos:
         clip = extract_clip(video)
         shapes.append(clip.points[clip.found])
@@ -41,11 +41,13 @@ def build_enrollment(videos: Sequence[str | Path], embedder: Embedder,
             )
         emb, secs = embedder.embed_clip(clip.times, clip.points)
         embs.append(emb)
-        seconds += secs
+        if len(emb):
+            segments.append(Segment(Path(video).name, len(emb), secs))
         if descriptor is not None:
             every = max(EVERY, -(-len(clip) // MAX_FACES_PER_VIDEO))
             faces.append(clip_descriptors(video, clip, descriptor, every).vectors)
-    if seconds < min_seconds or not any(len(e) for e in embs):
+    seconds = sum(s.seconds for s in segments)
+    if seconds < min_seconds or not segments:
         raise NoFaceError(
             f"found {seconds:.1f} s of usable face motion in {len(videos)} video(s); at least "
             f"{min_seconds:.0f} s are needed. Record more natural talking, face to the camera, "
@@ -59,5 +61,5 @@ def build_enrollment(videos: Sequence[str | Path], embedder: Embedder,
                               "enroll with only yourself in view.")
         appearance = Vectors(descriptor.info.model_id, vectors)
     return Enrollment(Vectors(embedder.info.model_id, np.concatenate([e for e in embs if len(e)])),
-                      appearance, seconds, tuple(Path(v).name for v in videos),
-                      neutral=neutral_shape(np.concatenate(shapes)).astype(np.float32))
+                      appearance, neutral=neutral_shape(np.concatenate(shapes)).astype(np.float32),
+                      segments=tuple(segments))

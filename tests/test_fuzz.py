@@ -89,10 +89,11 @@ VECTORS = st.fixed_dictionaries({}, optional={
 
 @FUZZ
 @given(changes=st.dictionaries(
-    st.sampled_from(["version", "seconds", "sources", "created", "motion", "appearance",
-                     "extra"]), JSON | VECTORS, max_size=4),
+    st.sampled_from(["version", "kind", "segments", "original", "created", "motion",
+                     "appearance", "public_key", "extra"]), JSON | VECTORS, max_size=4),
        inner=st.dictionaries(st.sampled_from(["motion", "appearance"]), VECTORS, max_size=2),
-       drop=st.sets(st.sampled_from(["version", "seconds", "motion", "appearance"])))
+       drop=st.sets(st.sampled_from(["version", "kind", "segments", "original", "motion",
+                                     "appearance"])))
 def test_any_signed_content_is_refused_clearly_or_usable(tmp_path, valid: bytes, changes,
                                                          inner, drop) -> None:
     """Content behind a rewritten digest: a clear refusal, or vectors that score finitely."""

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..embedder import Embedder
-from ..enrollment import MAX_MULTI_FACE_SHARE, Enrollment, Vectors
+from ..enrollment import MAX_MULTI_FACE_SHARE, Enrollment, Segment, Vectors
 from ..errors import FingerprintError, NoFaceError
 from ..face_descriptor import DescriptorInfo
 from ..features import neutral_shape
@@ -84,8 +84,8 @@ class EnrollmentRecorder:
                                   "in view and talk naturally.")
             result = Enrollment(Vectors(self.embedder.info.model_id, emb),
                                 Vectors(self.faces.model_id, np.stack(self._descriptors)),
-                                secs, ("live camera",),
-                                neutral=neutral_shape(points).astype(np.float32))
+                                neutral=neutral_shape(points).astype(np.float32),
+                                segments=(Segment("live camera", len(emb), secs),))
         except FingerprintError as exc:
             self.on_done(None, str(exc))
             return
