@@ -33,9 +33,7 @@ from fingerprint_live.decision import Signal
 from fingerprint_live.embedder import Embedder
 from fingerprint_live.face_descriptor import MODEL_FILE, FaceDescriptor
 from fingerprint_live.model_files import model_dir
-from fingerprint_live.offline.avatar_render import rendered_clip
 from fingerprint_live.offline.calibrate import fit_calibration, fit_mix
-from fingerprint_live.offline.clip_landmarks import extract_clip
 from fingerprint_live.offline.evaluation import comparison_scores, embed_clips
 from fingerprint_live.offline.manifest import Clip, read_manifest, write_manifest
 from fingerprint_live.offline.metrics import bootstrap_auc, summary
@@ -79,16 +77,17 @@ def folds(clips: list[Clip], k: int, seed: int) -> list[set[str]]:
 
 def held_out_scores(fold: Path, kinds: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Genuine and impostor raw scores on a fold's held-out clips, per kind: ``camera`` and
-    ``avatar`` (motion windows as recorded and through the default avatar), ``appearance``."""
+    ``avatar`` (motion windows as recorded and through the default avatar, enrolled from the
+    camera as the product enrolls), ``appearance``."""
     out = {}
     for kind in kinds:
         cache = fold / f"scores_{kind}.npz"
         if not cache.is_file():
             embedder = Embedder(fold / "model", threads=2)
             descriptor = FaceDescriptor(fold / "model") if kind == "appearance" else None
-            load = rendered_clip if kind == "avatar" else extract_clip
-            scored, _ = embed_clips(read_manifest(fold / "test.csv"), embedder, None, True, load,
-                                    descriptor)
+            view = "avatar" if kind == "avatar" else "camera"
+            scored, _ = embed_clips(read_manifest(fold / "test.csv"), embedder, None, True, view,
+                                    descriptor, enrolled_from="camera")
             signal = Signal.APPEARANCE if kind == "appearance" else Signal.MOTION
             genuine, impostor = comparison_scores(scored, signal, embedder.info.model_id,
                                                   descriptor and descriptor.info.model_id,

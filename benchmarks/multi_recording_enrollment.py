@@ -1,10 +1,12 @@
-"""Does an enrollment from two recordings beat one? Clip-pair AUC, enrolling one or two.
+"""Does an enrollment from more recordings do better? Clip-pair AUC, enrolling 1 to 4.
 
 On each fold of ``benchmarks/cross_validation.py`` (its model, its held-out clips as recorded
-and through the avatar), every held-out person with three or more real recordings is enrolled
-from one recording, and from two, as ``fingerprint-live enroll a.mp4 b.mp4`` does (the mean of
-every window of both); a third recording of theirs is the genuine probe, every other person's
-real recording an impostor probe. A probe's score is its windows' mean cosine to the
+and through the avatar), every held-out person with more real recordings than enrolled is
+enrolled from 1, 2, 3 and 4 recordings (from the camera, as the product enrolls), as
+``fingerprint-live enroll a.mp4 b.mp4`` does (the mean of every window of them); each further
+recording of theirs is a genuine probe (as recorded, or through the avatar), every other
+person's real recording an impostor probe. "same people" keeps only the people enrolled at every
+count, so the counts compare like with like. A probe's score is its windows' mean cosine to the
 enrollment's mean, as the verifier scores. Folds pooled, 95% interval resampling people.
 
 The data holds few such people (five in the held-out folds: three of them recorded in one
@@ -27,11 +29,14 @@ import numpy as np
 
 from fingerprint_live.embedder import Embedder
 from fingerprint_live.enrollment import Enrollment, Vectors
-from fingerprint_live.offline.avatar_render import rendered_clip
-from fingerprint_live.offline.clip_landmarks import extract_clip
 from fingerprint_live.offline.evaluation import embed_clips
 from fingerprint_live.offline.manifest import read_manifest
 from fingerprint_live.offline.metrics import pooled_by_person
+
+#: Enrollments of this many recordings are compared.
+COUNTS = (1, 2, 3, 4)
+#: Combinations of recordings enrolled per person and count at most (drawn reproducibly).
+MAX_COMBINATIONS = 40
 
 
 def score(enrolled: list[np.ndarray], probe: np.ndarray, mix: tuple[float, ...]) -> float:
@@ -41,29 +46,41 @@ def score(enrolled: list[np.ndarray], probe: np.ndarray, mix: tuple[float, ...])
 
 
 def fold_scores(fold: Path, view: str) -> dict[int, list[tuple[str, str, float]]]:
-    """(enrolled person, probe person, score) for enrollments of 1 and 2 recordings."""
-    load = rendered_clip if view == "avatar" else extract_clip
+    """(enrolled person, probe person, score) for enrollments of each count of recordings,
+    enrolled from the camera as the product enrolls and probed as ``view`` shows them."""
     clips = [c for c in read_manifest(fold / "test.csv") if c.kind == "real"]
     embedder = Embedder(fold / "model", threads=2)
-    mix = embedder.info.mix("avatar" if view == "avatar" else "camera")
-    scored, _ = embed_clips(clips, embedder, None, False, load)
+    mix = embedder.info.mix(view)
+    scored, _ = embed_clips(clips, embedder, None, False, view, enrolled_from="camera")
     by_person = defaultdict(list)
     for s in scored:
-        by_person[s.clip.identity].append(s.embeddings)
-    out = {1: [], 2: []}
-    for person, recs in by_person.items():
-        if len(recs) < 3:
-            continue
-        for n in (1, 2):
-            for chosen in itertools.combinations(range(len(recs)), n):
-                enrolled = [recs[k] for k in chosen]
-                for k, probe in enumerate(recs):
+        by_person[s.clip.identity].append((s.enrolled_embeddings, s.embeddings))
+    out = {n: [] for n in COUNTS}
+    rng = np.random.default_rng(0)
+    for person, recs in sorted(by_person.items()):
+        for n in COUNTS:
+            if len(recs) <= n:
+                continue
+            combos = list(itertools.combinations(range(len(recs)), n))
+            if len(combos) > MAX_COMBINATIONS:
+                combos = [combos[i] for i in sorted(rng.choice(len(combos), MAX_COMBINATIONS,
+                                                               replace=False))]
+            for chosen in combos:
+                enrolled = [recs[k][0] for k in chosen]
+                for k, (_, probe) in enumerate(recs):
                     if k not in chosen:
                         out[n].append((person, person, score(enrolled, probe, mix)))
                 for other, probes in by_person.items():
                     if other != person:
-                        out[n] += [(person, other, score(enrolled, p, mix)) for p in probes]
+                        out[n] += [(person, other, score(enrolled, p, mix)) for _, p in probes]
     return out
+
+
+def pooled(rows: list[tuple[str, str, float]]) -> dict:
+    genuine = [s for a, b, s in rows if a == b]
+    return {**pooled_by_person(rows), "genuine_score_median": float(np.median(genuine)),
+            "n_genuine": len(genuine), "n_impostor": len(rows) - len(genuine),
+            "people": sorted({a for a, b, _ in rows if a == b})}
 
 
 def main() -> int:
@@ -73,16 +90,13 @@ def main() -> int:
     args = ap.parse_args()
     folds = sorted(Path(args.results).glob("fold*"))
     report = {}
-    for view in ("raw", "avatar"):
+    for view in ("camera", "avatar"):
         per_fold = [fold_scores(f, view) for f in folds]
-        report[view] = {}
-        for n in (1, 2):
-            rows = [r for f in per_fold for r in f[n]]
-            genuine = [s for a, b, s in rows if a == b]
-            report[view][f"{n}_recording{'s' * (n > 1)}"] = {
-                **pooled_by_person(rows), "genuine_score_median": float(np.median(genuine)),
-                "n_genuine": len(genuine), "n_impostor": len(rows) - len(genuine),
-                "people": sorted({a for a, b, _ in rows if a == b})}
+        rows = {n: [r for f in per_fold for r in f[n]] for n in COUNTS}
+        most = {a for a, b, _ in rows[COUNTS[-1]] if a == b}  # enrolled at every count
+        report[view] = {f"{n}_recording{'s' * (n > 1)}": {
+            "all": pooled(rows[n]),
+            "same_people": pooled([r for r in rows[n] if r[0] in most])} for n in COUNTS}
         print(view, json.dumps(report[view], indent=1), flush=True)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     return 0

@@ -27,8 +27,6 @@ from pathlib import Path
 import numpy as np
 
 from fingerprint_live.embedder import Embedder
-from fingerprint_live.offline.avatar_render import rendered_clip
-from fingerprint_live.offline.clip_landmarks import extract_clip
 from fingerprint_live.offline.evaluation import embed_clips
 from fingerprint_live.offline.manifest import read_manifest
 from fingerprint_live.offline.metrics import pooled_by_person
@@ -82,20 +80,20 @@ def mixed_scores(enrolled: np.ndarray, probe: np.ndarray, cohort: np.ndarray,
 def fold_pairs(fold: Path, view: str) -> list[tuple[str, str, dict]]:
     embedder = Embedder(fold / "model", threads=2)
     mix = embedder.info.mix("avatar" if view == "avatar" else "camera")
-    train, _ = embed_clips(read_manifest(fold / "train.csv"), embedder, None, False, extract_clip)
+    train, _ = embed_clips(read_manifest(fold / "train.csv"), embedder)
     by_person: dict[str, list[np.ndarray]] = {}
     for s in train:
         by_person.setdefault(s.clip.identity, []).append(s.embeddings)
     cohort = np.stack([np.concatenate(v).mean(0) for v in by_person.values()])
-    load = rendered_clip if view == "avatar" else extract_clip
-    test, _ = embed_clips(read_manifest(fold / "test.csv"), embedder, None, False, load)
+    test, _ = embed_clips(read_manifest(fold / "test.csv"), embedder, None, False,
+                          "avatar" if view == "avatar" else "camera", enrolled_from="camera")
     out = []
     for a in test:
         for b in test:
             if a is b or a.clip.kind != b.clip.kind:
                 continue
             out.append((a.clip.identity, b.clip.identity,
-                        mixed_scores(a.embeddings, b.embeddings, cohort, mix)))
+                        mixed_scores(a.enrolled_embeddings, b.embeddings, cohort, mix)))
     return out
 
 

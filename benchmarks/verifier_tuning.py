@@ -35,8 +35,6 @@ from fingerprint_live.decision import DecisionConfig, SequentialDecision, Signal
 from fingerprint_live.embedder import Embedder
 from fingerprint_live.face_descriptor import FaceDescriptor
 from fingerprint_live.guard import GuardConfig
-from fingerprint_live.offline.avatar_render import rendered_clip
-from fingerprint_live.offline.clip_landmarks import extract_clip
 from fingerprint_live.offline.evaluation import embed_clips, run_takeover, takeover_streams
 from fingerprint_live.offline.manifest import read_manifest
 from fingerprint_live.verifier import DECISIONS, SIGNAL_SETS, VerifierConfig
@@ -66,9 +64,8 @@ def record(fold: Path, name: str) -> list[Stream]:
     embedder = Embedder(fold / "model")
     uses_face = signals != "motion"
     descriptor = FaceDescriptor(fold / "model") if uses_face else None
-    load = rendered_clip if view == "avatar" else extract_clip
-    scored, _ = embed_clips(read_manifest(fold / "test.csv"), embedder, None, False, load,
-                            descriptor)
+    scored, _ = embed_clips(read_manifest(fold / "test.csv"), embedder, None, False, view,
+                            descriptor, enrolled_from="camera")
     config = VerifierConfig(signals=SIGNAL_SETS[signals], view=view)
     out = []
     for stream in tqdm(takeover_streams(scored), desc=f"{fold.name} {name}", unit="stream"):

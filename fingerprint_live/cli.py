@@ -14,8 +14,8 @@ import sys
 from .errors import FingerprintError
 
 #: Subcommands in the order ``--help`` lists them.
-COMMANDS = ["enroll", "verify", "serve", "cam", "animate", "train", "eval", "fit-glitch",
-            "worker"]
+COMMANDS = ["enroll", "export", "verify", "serve", "cam", "animate", "train", "eval",
+            "fit-glitch", "worker"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -217,10 +217,11 @@ class Enrollment:
     def appearance_distances(self, descriptors: np.ndarray) -> np.ndarray:
         """Distance of face descriptors ``(K, 128)`` to the user's face: lower is closer."""
         if self._face is None:
-            raise EnrollmentError(self._no_face())
+            raise EnrollmentError(self.no_face())
         return np.linalg.norm(np.atleast_2d(descriptors) - self._face, axis=1)
 
-    def _no_face(self) -> str:
+    def no_face(self) -> str:
+        """Why this enrollment cannot check a face: what to use instead."""
         if self.kind == "receiver":
             return ("this is a receiver's copy (motion only); the camera side needs the "
                     "owner's full enrollment.")
@@ -246,6 +247,14 @@ class Enrollment:
             if size and part is not None and part.vectors.shape[1] != size:
                 raise EnrollmentError(f"the enrollment's vectors have {part.vectors.shape[1]} "
                                       f"numbers where the model makes {size}; enroll again.")
+
+    def reset(self) -> Enrollment:
+        """The enrollment as first made: every segment added since (calls, recordings) gone."""
+        if self.original == len(self.segments):
+            return self
+        keep = sum(s.windows for s in self.segments[:self.original])
+        return replace(self, motion=Vectors(self.motion.model_id, self.motion.vectors[:keep]),
+                       segments=self.segments[:self.original])
 
     def receiver_copy(self) -> Enrollment:
         """The motion part alone (and the public key), for the far side: no face descriptors,

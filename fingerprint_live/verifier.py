@@ -32,6 +32,7 @@ from .events import Event
 from .expression import activity, measures
 from .face_descriptor import DescriptorInfo
 from .features import frame_features, resample
+from .growth import CallHarvest
 from .landmarks import FaceLandmarks, jumped
 from .windows import grid, window_at
 
@@ -89,18 +90,20 @@ class StreamingVerifier:
     With ``appearance`` (the face descriptor's card), the appearance signal is fused with
     motion (the camera side; the enrollment must hold face descriptors); without it the
     verifier weighs motion alone (the receiver side, which sees only the avatar).
-    ``config.signals`` can narrow that to one signal, for evaluation.
+    ``config.signals`` can narrow that to one signal, for evaluation. With ``harvest`` (the
+    camera side), every scored motion window goes to it with the decision after it, so that a
+    call verified with a clear margin can grow the enrollment (:mod:`.growth`).
     """
 
     def __init__(self, enrollment: Enrollment, embedder: Embedder,
                  config: VerifierConfig | None = None,
                  on_event: Callable[[Event], None] | None = None,
-                 appearance: DescriptorInfo | None = None) -> None:
+                 appearance: DescriptorInfo | None = None,
+                 harvest: CallHarvest | None = None) -> None:
         info = embedder.info
         self.cfg = cfg = config or VerifierConfig()
         if appearance is not None and enrollment.appearance is None:
-            raise EnrollmentError("the enrollment holds no face descriptors; enroll again with "
-                                  "this version to check appearance.")
+            raise EnrollmentError(enrollment.no_face())
         self.signals = cfg.signals or ((Signal.MOTION,) if appearance is None
                                        else (Signal.MOTION, Signal.APPEARANCE))
         if Signal.APPEARANCE in self.signals and appearance is None:
@@ -109,6 +112,7 @@ class StreamingVerifier:
         enrollment.check_models(info.model_id, appearance.model_id if uses_face else None,
                                 (info.dimension, appearance.dimension if uses_face else 0))
         self.enrollment, self.embedder, self.on_event = enrollment, embedder, on_event
+        self.harvest = harvest
         self.decision_config = cfg.decision or DECISIONS[self.signals]
         self.motion_llr = info.calibration(cfg.view).centred(cfg.threshold)
         self.mix = info.mix(cfg.view)
@@ -211,10 +215,12 @@ class StreamingVerifier:
                            self.stride, self.features)
         if window is None:
             return None
-        raw = float(self.enrollment.motion_scores(self.embedder.embed(window[None]),
-                                                  self.mix)[0])
+        embedding = self.embedder.embed(window[None])
+        raw = float(self.enrollment.motion_scores(embedding, self.mix)[0])
         event = self._apply(end, Signal.MOTION, Signal.MOTION,
                             float(self.motion_llr.llr(raw)), raw)
+        if self.harvest is not None:
+            self.harvest.observe(embedding[0], self._decision)
         live = activity(resample(self._times[:n], self._expr[:n],
                                  grid(self._anchor, k * self.stride, self.window)))
         if live >= LIVE_ACTIVITY:
@@ -229,6 +235,8 @@ class StreamingVerifier:
 
     def _event(self, time: float, signal: Signal) -> Event:
         event = Event(time, self.state, self._decision.previous, self.score, signal)
+        if self.harvest is not None:
+            self.harvest.note(self.state)
         if self.on_event is not None:
             self.on_event(event)
         return event

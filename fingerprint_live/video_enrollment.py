@@ -12,8 +12,11 @@ from .enrollment import MAX_MULTI_FACE_SHARE, Enrollment, Segment, Vectors
 from .errors import NoFaceError
 from .face_descriptor import FaceDescriptor
 from .features import neutral_shape
-from .offline.clip_descriptors import EVERY, clip_descriptors
+from .growth import DEFAULT_POLICY, Addition, CallHarvest, GrowthPolicy
+from .offline.clip_descriptors import EVERY, clip_descriptors, describe_on_demand
 from .offline.clip_landmarks import extract_clip
+from .offline.clip_stream import play
+from .verifier import StreamingVerifier
 
 #: Default minimum of usable face motion for an enrollment, in seconds.
 MIN_SECONDS = 10.0
@@ -63,3 +66,17 @@ def build_enrollment(videos: Sequence[str | Path], embedder: Embedder,
     return Enrollment(Vectors(embedder.info.model_id, np.concatenate([e for e in embs if len(e)])),
                       appearance, neutral=neutral_shape(np.concatenate(shapes)).astype(np.float32),
                       segments=tuple(segments))
+
+
+def recording_addition(enrollment: Enrollment, video: str | Path, embedder: Embedder,
+                       descriptor: FaceDescriptor,
+                       policy: GrowthPolicy = DEFAULT_POLICY) -> Addition:
+    """What a later recording of the owner may add to ``enrollment``: it is checked as a call
+    is on the camera side (face and motion, fused), and only what both verified with a clear
+    margin counts (:mod:`.growth`)."""
+    harvest = CallHarvest(embedder.info.stride / embedder.info.fps, policy)
+    verifier = StreamingVerifier(enrollment, embedder, appearance=descriptor.info,
+                                 harvest=harvest)
+    play(verifier, extract_clip(video), describe_on_demand(video, descriptor))
+    return harvest.addition(enrollment, verifier.motion_llr, verifier.mix, Path(video).name,
+                            "recording")

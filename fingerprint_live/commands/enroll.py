@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 
 from ..embedder import Embedder
+from ..enrollment import Enrollment
+from ..errors import FingerprintError
 from ..face_descriptor import FaceDescriptor
-from ..video_enrollment import MIN_SECONDS, build_enrollment
+from ..growth import grow
+from ..video_enrollment import MIN_SECONDS, build_enrollment, recording_addition
 from . import report
 
 
@@ -17,10 +20,20 @@ def add_parser(sub) -> argparse.ArgumentParser:
         description="Build an enrollment file from one or more videos of the authorized user "
         "talking naturally, face to the camera, alone in view: how their face moves and how "
         "it looks (embeddings only, never an image). Needs enough usable face motion "
-        f"(default {MIN_SECONDS:.0f} s in all). Videos from different days help.",
+        f"(default {MIN_SECONDS:.0f} s in all). Videos from different days help. "
+        "With --add, a later recording grows an existing enrollment, if the camera-side check "
+        "(face and motion) verifies you in it with a clear margin (exit status 1 when a "
+        "video was not added, and why); --reset undoes every addition.",
     )
-    p.add_argument("videos", nargs="+", help="video files of the user")
-    p.add_argument("-o", "--output", required=True, help="enrollment file to write (.fpe)")
+    p.add_argument("videos", nargs="*", help="video files of the user")
+    p.add_argument("-o", "--output", help="enrollment file to write (.fpe); with --add or "
+                   "--reset, default: the enrollment itself, replaced whole")
+    p.add_argument("--add", metavar="ENROLLMENT",
+                   help="grow this enrollment with the videos: each must be verified as you "
+                   "by face and motion with a clear margin, else nothing is added")
+    p.add_argument("--reset", metavar="ENROLLMENT",
+                   help="return this enrollment to what it was first made from (every "
+                   "recording or call added since is dropped)")
     p.add_argument("--min-seconds", type=float, default=MIN_SECONDS,
                    help="usable face motion needed (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -29,6 +42,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.add and args.reset:
+        raise FingerprintError("--add and --reset do not go together.")
+    if args.add or args.reset:
+        return _change(args)
+    if not args.videos or not args.output:
+        raise FingerprintError("give the videos to enroll and -o FILE (or --add / --reset "
+                               "an existing enrollment).")
     embedder = Embedder(args.model)
     enrollment = build_enrollment(args.videos, embedder, FaceDescriptor(args.model),
                                   args.min_seconds)
@@ -43,3 +63,42 @@ def run(args: argparse.Namespace) -> int:
            f"  motion: {summary['seconds']} s of usable face motion, {summary['windows']} "
            f"windows\n  face:   {summary['faces']} descriptors")
     return 0
+
+
+def _change(args: argparse.Namespace) -> int:
+    """``--add`` (grow with recordings verified with a margin) or ``--reset``."""
+    path = args.add or args.reset
+    embedder, descriptor = Embedder(args.model), FaceDescriptor(args.model)
+    enrollment = Enrollment.load(path, embedder.info.model_id, descriptor.info.model_id)
+    if enrollment.kind != "full":
+        raise FingerprintError(f"{path}: {enrollment.no_face()}")
+    output = args.output or path
+    if args.reset:
+        if args.videos:
+            raise FingerprintError("--reset takes no videos.")
+        before = len(enrollment.segments)
+        enrollment = enrollment.reset()
+        enrollment.save(output)
+        report({"output": output, "dropped_segments": before - len(enrollment.segments),
+                "windows": len(enrollment.motion.vectors)}, args.json,
+               f"{output}: back to the enrollment as first made "
+               f"({before - len(enrollment.segments)} addition(s) dropped)")
+        return 0
+    if not args.videos:
+        raise FingerprintError("--add needs the videos to add.")
+    added = []
+    for video in args.videos:
+        addition = recording_addition(enrollment, video, embedder, descriptor)
+        if addition.eligible:
+            enrollment = grow(enrollment, addition)
+        added.append({"video": video, "added": addition.eligible, "why": addition.reason})
+    if any(a["added"] for a in added):
+        enrollment.save(output)
+    report({"output": output, "videos": added, "windows": len(enrollment.motion.vectors),
+            "segments": len(enrollment.segments)}, args.json,
+           "\n".join(f"{a['video']}: {'added' if a['added'] else 'not added'}: {a['why']}"
+                     for a in added)
+           + (f"\n{output}: {len(enrollment.segments)} segments, "
+              f"{len(enrollment.motion.vectors)} motion windows"
+              if any(a["added"] for a in added) else f"\n{output} is unchanged"))
+    return 0 if all(a["added"] for a in added) else 1

@@ -10,8 +10,6 @@ from ..decision import Signal
 from ..embedder import Embedder
 from ..errors import FingerprintError
 from ..features import to_head
-from ..offline.avatar_render import rendered_clip
-from ..offline.clip_landmarks import extract_clip
 from ..offline.evaluation import embed_clips, evaluate_pairs, evaluate_takeover
 from ..offline.manifest import read_manifest
 from ..verifier import SIGNAL_SETS, VerifierConfig
@@ -41,9 +39,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="move every clip's motion onto one face shape (the default avatar "
                    "portrait's) first, as an avatar shows everyone with one face")
     p.add_argument("--through-avatar", action="store_true",
-                   help="render every clip through the default avatar (one face for everyone) "
-                   "and find its landmarks again on the rendered frames; slow the first time, "
-                   "then cached")
+                   help="probe every clip rendered through the default avatar (one face for "
+                   "everyone), its landmarks found again on the rendered frames, as the "
+                   "receiver sees it; slow the first time, then cached")
+    p.add_argument("--enrolled-from", choices=["camera", "avatar"], default="camera",
+                   help="with --through-avatar: enroll from the clip as recorded, as the "
+                   "receiver's enrollment is made from the owner's camera (camera, the "
+                   "default), or from the clip rendered through the avatar too (avatar)")
     p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
@@ -61,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
     if uses_face and (args.same_face or args.through_avatar):
         raise FingerprintError("--signals appearance and fused check the driver's own face: "
                                "they cannot be combined with --same-face or --through-avatar.")
+    if args.enrolled_from == "avatar" and not args.through_avatar:
+        raise FingerprintError("--enrolled-from avatar goes with --through-avatar.")
     embedder = Embedder(args.model, threads=2)
     descriptor = None
     if uses_face:
@@ -69,14 +73,15 @@ def run(args: argparse.Namespace) -> int:
         descriptor = FaceDescriptor(args.model)
     clips = read_manifest(args.manifest)
     target = avatar_shape() if args.same_face else None
-    load = rendered_clip if args.through_avatar else extract_clip
-    scored, skipped = embed_clips(clips, embedder, target, not args.quiet, load, descriptor)
-    appearance = descriptor.info if descriptor else None
     view = "avatar" if args.through_avatar else "camera"
+    enrolled_from = args.enrolled_from if args.through_avatar else "camera"
+    scored, skipped = embed_clips(clips, embedder, target, not args.quiet, view, descriptor,
+                                  enrolled_from)
+    appearance = descriptor.info if descriptor else None
     result = evaluate_pairs(scored, args.signals, embedder, appearance, view)
     result.update(model=embedder.info.model_id[:16], clips=len(scored), skipped=skipped,
                   signals=args.signals, same_face=args.same_face,
-                  through_avatar=args.through_avatar)
+                  through_avatar=args.through_avatar, enrolled_from=enrolled_from)
     if args.takeover:
         config = VerifierConfig(signals=SIGNAL_SETS[args.signals], view=view)
         result["takeover"] = evaluate_takeover(scored, embedder, target, config, appearance,

@@ -12,6 +12,11 @@ is trained here. The clip score depends on the signals evaluated:
 
 Takeover streams run the streaming verifier, with the same signals, over a genuine clip and
 then another person's clip.
+
+Views: a clip is probed as recorded (``camera``) or rendered through the default avatar and
+its landmarks found again (``avatar``, what the receiver sees). The enrollment is made the way
+the product makes it: from the owner's camera recording (``enrolled_from="camera"``), also
+when the probe is the avatar; ``enrolled_from="avatar"`` enrolls from the rendered clip too.
 """
 
 from __future__ import annotations
@@ -32,26 +37,39 @@ from ..errors import FingerprintError
 from ..face_descriptor import DescriptorInfo, FaceDescriptor
 from ..landmarks import FaceLandmarks
 from ..verifier import StreamingVerifier, VerifierConfig
+from .avatar_render import rendered_clip
 from .clip_descriptors import ClipDescriptors, clip_descriptors
 from .clip_landmarks import ClipLandmarks, extract_clip
 from .clip_stream import play
 from .manifest import Clip
 from .metrics import summary
 
+#: How a view's clips are seen: landmarks as recorded, or through the default avatar.
+VIEWS: dict[str, Callable[[Path], ClipLandmarks]] = {"camera": extract_clip,
+                                                     "avatar": rendered_clip}
+
 
 @dataclass
 class Scored:
     clip: Clip
-    landmarks: ClipLandmarks
-    embeddings: np.ndarray  # motion window embeddings
+    landmarks: ClipLandmarks  # as the probe is seen
+    embeddings: np.ndarray  # motion window embeddings of the probe
     descriptors: ClipDescriptors | None = None  # face descriptors, when appearance is used
+    #: The windows an enrollment from this clip holds, when it is made from another view of
+    #: the clip than the probe's (the receiver: enrolled from the camera, probed through the
+    #: avatar); None: the probe's own.
+    enrolled: np.ndarray | None = None
+
+    @property
+    def enrolled_embeddings(self) -> np.ndarray:
+        return self.embeddings if self.enrolled is None else self.enrolled
 
     def enrollment(self, model_id: str, descriptor_id: str | None = None) -> Enrollment:
         """An enrollment from this clip alone."""
         appearance = None
         if descriptor_id is not None and self.descriptors is not None:
             appearance = Vectors(descriptor_id, self.descriptors.vectors)
-        return Enrollment(Vectors(model_id, self.embeddings), appearance)
+        return Enrollment(Vectors(model_id, self.enrolled_embeddings), appearance)
 
     def describe(self, i: int, face: FaceLandmarks) -> np.ndarray | None:
         """The cached descriptor of frame ``i``, if the clip has one (for ``clip_stream``)."""
@@ -61,29 +79,37 @@ class Scored:
         return None
 
 
-def embed_clips(clips: list[Clip], embedder: Embedder, target_shape: np.ndarray | None,
-                progress: bool, load: Callable[[Path], ClipLandmarks] = extract_clip,
-                descriptor: FaceDescriptor | None = None) -> tuple[list[Scored], list[str]]:
-    """Embed every clip's windows (and describe its faces, with ``descriptor``).
+def embed_clips(clips: list[Clip], embedder: Embedder, target_shape: np.ndarray | None = None,
+                progress: bool = False, view: str = "camera",
+                descriptor: FaceDescriptor | None = None, enrolled_from: str | None = None,
+                ) -> tuple[list[Scored], list[str]]:
+    """Embed every clip's windows as ``view`` shows them (and describe its faces, with
+    ``descriptor``); with ``enrolled_from`` another view, also the windows an enrollment from
+    the clip holds, as that view shows them.
 
-    Clips with no full window, unreadable ones, and (with ``descriptor``) clips with no frame
-    that shows exactly one face are skipped. ``load`` gives a clip's landmarks: as recorded, or
-    as seen through the avatar.
+    Clips with no full window (in either view), unreadable ones, and (with ``descriptor``)
+    clips with no frame that shows exactly one face are skipped.
     """
+    own = enrolled_from is None or enrolled_from == view
     scored, skipped = [], []
-    for clip in tqdm(clips, desc="clips", unit="clip", disable=not progress):
+    for clip in tqdm(clips, desc="clips", unit=" clip", disable=not progress):
         try:
-            marks = load(clip.path)
+            marks = VIEWS[view](clip.path)
             described = (None if descriptor is None
                          else clip_descriptors(clip.path, marks, descriptor))
+            enrolled = None
+            if not own:
+                source = VIEWS[enrolled_from](clip.path)
+                enrolled, _ = embedder.embed_clip(source.times, source.points, target_shape)
         except FingerprintError as exc:
             skipped.append(f"{clip.path}: {exc}")
             continue
         emb, _ = embedder.embed_clip(marks.times, marks.points, target_shape)
-        if len(emb) == 0 or (described is not None and len(described) == 0):
+        if (len(emb) == 0 or (described is not None and len(described) == 0)
+                or (enrolled is not None and len(enrolled) == 0)):
             skipped.append(str(clip.path))
             continue
-        scored.append(Scored(clip, marks, emb, described))
+        scored.append(Scored(clip, marks, emb, described, enrolled))
     return scored, skipped
 
 
