@@ -10,7 +10,8 @@
    fitted on the *other* folds' held-out scores, so no fold is scored with a calibration or mix
    that saw it. The shipped ones are fitted on every fold's held-out scores.
 4. ``fingerprint-live eval`` runs unchanged on each fold's held-out clips: motion (raw, same face
-   in landmark space, through the avatar), appearance, and fused; each with ``--takeover``.
+   in landmark space, through the avatar as the receiver runs it: enrolled from the camera),
+   appearance, and fused; each with ``--takeover``.
 
     python benchmarks/cross_validation.py --folds 4 --steps 800 --out benchmarks/results \\
         --ship fingerprint_live/models
@@ -42,7 +43,12 @@ from fingerprint_live.offline.metrics import bootstrap_auc, summary
 VARIANTS = {
     "raw": ["--signals", "motion"],
     "same_face": ["--signals", "motion", "--same-face"],
+    # the receiver as it runs: the avatar, against an enrollment from the owner's camera
     "avatar": ["--signals", "motion", "--through-avatar"],
+    # the protocol before 2026-12-04: enrollment rendered through the avatar too
+    "avatar_rendered": ["--signals", "motion", "--through-avatar", "--enrolled-from", "avatar"],
+    # the receiver with landmarks on every other frame
+    "avatar_every2": ["--signals", "motion", "--through-avatar", "--every", "2"],
     "appearance": ["--signals", "appearance"],
     "fused": ["--signals", "fused"],
 }

@@ -52,12 +52,14 @@ class Verdict:
 
 def verify(video: str | Path, enrollment: Enrollment | str | Path, *,
            signals: str | None = None, threshold: float | None = None,
-           model_dir: str | Path | None = None) -> Verdict:
+           model_dir: str | Path | None = None, setting: str | None = None) -> Verdict:
     """Stream ``video`` through the verifier as a live call would.
 
     ``signals``: ``fused`` (a camera recording: motion and appearance; the default when the
     enrollment holds a face), ``motion`` (a recording of the avatar) or ``appearance``.
-    MISMATCH if it ever came, else VERIFIED if it came, else INCONCLUSIVE.
+    ``setting``: with motion alone, the receiver's decision setting by name (``quick``, the
+    default, or ``patient``). MISMATCH if it ever came, else VERIFIED if it came, else
+    INCONCLUSIVE.
     """
     from .offline.clip_descriptors import describe_on_demand
     from .offline.clip_landmarks import extract_clip
@@ -75,7 +77,8 @@ def verify(video: str | Path, enrollment: Enrollment | str | Path, *,
     events: list[Event] = []
     verifier = StreamingVerifier(
         enrollment, embedder, VerifierConfig(threshold=threshold, signals=SIGNAL_SETS[signals],
-                                             view="camera" if uses_face else "avatar"),
+                                             view="camera" if uses_face else "avatar",
+                                             setting=setting),
         on_event=events.append, appearance=descriptor.info if descriptor else None)
     clip = extract_clip(video)
     play(verifier, clip, describe_on_demand(video, descriptor) if descriptor else None)

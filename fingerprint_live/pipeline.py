@@ -162,6 +162,11 @@ class Pipeline:
     by ``detector`` (default: the shipped one) beside the frame path. An avatar that takes a
     neutral face (``set_neutral``, the default avatar) gets the verifier's enrolled one.
 
+    ``landmark_every`` > 1 (the receiver only, ``avatar=None``): landmarks are found on one
+    frame in that many; the frames between pass as they came, and the verifier's windows are
+    resampled from the frames it has (the motion model's grid is 25 fps; a face is
+    interpolated over gaps up to 0.25 s), so a receiver checks more streams per core.
+
     When the verifier weighs appearance, or ``faces`` (the face descriptor's card) is given,
     the driver's face is described on the frames :class:`.appearance.CheckSchedule` picks, in
     a :class:`.appearance.DescriptorProcess`; each descriptor goes to the verifier and to
@@ -174,8 +179,13 @@ class Pipeline:
                  on_face: Callable[[FaceLandmarks, float], None] | None = None,
                  waiting: str = "not enrolled", detector: GlitchDetector | None = None,
                  faces: DescriptorInfo | None = None,
-                 on_descriptor: Callable[[np.ndarray, float], None] | None = None) -> None:
+                 on_descriptor: Callable[[np.ndarray, float], None] | None = None,
+                 landmark_every: int = 1) -> None:
+        if landmark_every < 1 or (landmark_every > 1 and avatar is not None):
+            raise ValueError("landmark_every > 1 is for the receiver (no avatar), and >= 1")
         self.avatar, self.guard = avatar, guard or GuardConfig()
+        self.landmark_every, self._frames = landmark_every, 0
+        self._face = FaceLandmarks(None, 0, 0, 0)  # the newest landmark pass
         self.on_event, self.on_face, self.waiting = on_event, on_face, waiting
         self.on_descriptor = on_descriptor
         self._extractor: LandmarkExtractor | None = LandmarkExtractor()
@@ -220,15 +230,20 @@ class Pipeline:
 
     def process(self, rgb: np.ndarray, time: float) -> LiveFrame:
         """The guarded output for one RGB frame taken at ``time`` stream seconds."""
-        face = self._extractor.process(rgb)
-        if self._last_face is None or face.found:
-            self._last_face = time
-        if self.on_face is not None:
-            self.on_face(face, time)
+        looked = self._frames % self.landmark_every == 0
+        self._frames += 1
         worker = self._worker
-        if worker is not None:
-            worker.submit(face, time)
-        if self.descriptor_process is not None and self._schedule.due(face, time):
+        if looked:
+            face = self._face = self._extractor.process(rgb)
+            if self._last_face is None or face.found:
+                self._last_face = time
+            if self.on_face is not None:
+                self.on_face(face, time)
+            if worker is not None:
+                worker.submit(face, time)
+        else:  # the receiver's frame between landmark passes: the newest one stands
+            face = self._face
+        if looked and self.descriptor_process is not None and self._schedule.due(face, time):
             self.descriptor_process.submit(face_crop(rgb, face), time)
         if self.avatar is None:
             image = rgb.copy()
@@ -241,7 +256,7 @@ class Pipeline:
                 self.avatar.calibrate(rgb, face)
                 self._calibrate = False
             image = self.avatar.render(rgb, face).image.copy()  # held frames are shared
-        glitch = self._check_avatar(image, face, time)
+        glitch = self._check_avatar(image, face, time, looked)
         warning = self._pose.update(face)
         if worker is None:
             state, score, lag = State.WARMING_UP, None, 0.0
@@ -270,15 +285,17 @@ class Pipeline:
             return f"face check: {self.descriptor_process.failure}"
         return None
 
-    def _check_avatar(self, image: np.ndarray, face: FaceLandmarks, time: float) -> str | None:
-        """Hand the avatar frame to the glitch check; its current reason, if it flags.
+    def _check_avatar(self, image: np.ndarray, face: FaceLandmarks, time: float,
+                      looked: bool) -> str | None:
+        """Hand the avatar frame to the glitch check (if its landmarks were found on it); its
+        current reason, if it flags.
 
         Frames without a driver face are not offered: the avatar only holds its last frame
         then, and the missing face is the verifier's NO_FACE, not a glitch.
         """
         if self._glitch is None:
             return None
-        if face.found:
+        if face.found and looked:
             if self.avatar is None:
                 self._glitch.submit(time, face=face)
             else:

@@ -36,8 +36,8 @@ from .growth import CallHarvest
 from .landmarks import FaceLandmarks, jumped
 from .windows import grid, window_at
 
-__all__ = ["SIGNAL_SETS", "Event", "Signal", "State", "Status", "StreamingVerifier",
-           "VerifierConfig"]
+__all__ = ["RECEIVER_SETTINGS", "SIGNAL_SETS", "Event", "Signal", "State", "Status",
+           "StreamingVerifier", "VerifierConfig"]
 
 #: A window whose expression activity reaches this counts as live motion: about twice the
 #: largest activity MediaPipe gives a still photo moved by a few pixels (0.031 on ten stills);
@@ -57,6 +57,15 @@ DECISIONS = {
     (Signal.MOTION,): DecisionConfig(accept=0.5, reject=4.0, motion_weight=0.2,
                                      motion_bounds=(-4.0, 4.0), motion_floor=0.5),
     (Signal.APPEARANCE,): DecisionConfig(accept=1.0, reject=4.0, appearance_bounds=(-8.0, 4.0)),
+}
+
+#: The receiver's settings (motion alone, through the avatar), chosen by name: ``quick``
+#: decides within seconds and errs more often; ``patient`` weighs the evidence over a longer
+#: span, for a receiver (a moderator, a meeting service) that can wait for a verdict it can
+#: act on. Chosen on held-out takeover streams (benchmarks/verifier_tuning.py).
+RECEIVER_SETTINGS = {
+    "quick": DECISIONS[(Signal.MOTION,)],
+    "patient": DECISIONS[(Signal.MOTION,)],
 }
 
 
@@ -81,6 +90,8 @@ class VerifierConfig:
     #: The signals weighed (None: motion and appearance when both are at hand, else motion).
     signals: tuple[Signal, ...] | None = None
     decision: DecisionConfig | None = None  # None: DECISIONS' setting for the signals
+    #: A receiver's setting by name (``RECEIVER_SETTINGS``; motion alone), instead of numbers.
+    setting: str | None = None
     no_face_after: float = 0.5  # seconds without a face before NO_FACE
 
 
@@ -113,7 +124,12 @@ class StreamingVerifier:
                                 (info.dimension, appearance.dimension if uses_face else 0))
         self.enrollment, self.embedder, self.on_event = enrollment, embedder, on_event
         self.harvest = harvest
-        self.decision_config = cfg.decision or DECISIONS[self.signals]
+        if cfg.setting is not None and (cfg.setting not in RECEIVER_SETTINGS
+                                        or self.signals != (Signal.MOTION,)):
+            raise ValueError(f"no receiver setting {cfg.setting!r} for {self.signals}: name "
+                             f"one of {', '.join(RECEIVER_SETTINGS)}, with motion alone")
+        self.decision_config = (cfg.decision or RECEIVER_SETTINGS.get(cfg.setting)
+                                or DECISIONS[self.signals])
         self.motion_llr = info.calibration(cfg.view).centred(cfg.threshold)
         self.mix = info.mix(cfg.view)
         self.threshold = self.motion_llr.neutral

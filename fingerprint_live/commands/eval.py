@@ -12,7 +12,7 @@ from ..errors import FingerprintError
 from ..features import to_head
 from ..offline.evaluation import embed_clips, evaluate_pairs, evaluate_takeover
 from ..offline.manifest import read_manifest
-from ..verifier import SIGNAL_SETS, VerifierConfig
+from ..verifier import RECEIVER_SETTINGS, SIGNAL_SETS, VerifierConfig
 from . import report
 
 
@@ -35,6 +35,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--takeover", action="store_true",
                    help="also stream a genuine clip followed by another person's clip and "
                    "measure time to MISMATCH and false MISMATCH per minute")
+    p.add_argument("--long", action="store_true",
+                   help="with --takeover: streams as long as the data allows (every other "
+                   "recording of the enrolled person, then every recording of the other "
+                   "person), and detection within 10 s and 30 s, for a receiver that can wait")
+    p.add_argument("--setting", choices=list(RECEIVER_SETTINGS), default=None,
+                   help="with --signals motion: the receiver's decision setting by name "
+                   "(default: the quick one)")
     p.add_argument("--same-face", action="store_true",
                    help="move every clip's motion onto one face shape (the default avatar "
                    "portrait's) first, as an avatar shows everyone with one face")
@@ -46,6 +53,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="with --through-avatar: enroll from the clip as recorded, as the "
                    "receiver's enrollment is made from the owner's camera (camera, the "
                    "default), or from the clip rendered through the avatar too (avatar)")
+    p.add_argument("--every", type=int, default=1, metavar="N",
+                   help="probe with the landmarks of one frame in N only (the enrollment keeps "
+                   "every frame), as a receiver that finds landmarks on every N-th frame "
+                   "(default: %(default)s)")
     p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
@@ -63,6 +74,9 @@ def run(args: argparse.Namespace) -> int:
     if uses_face and (args.same_face or args.through_avatar):
         raise FingerprintError("--signals appearance and fused check the driver's own face: "
                                "they cannot be combined with --same-face or --through-avatar.")
+    if args.setting is not None and args.signals != "motion":
+        raise FingerprintError("--setting names a receiver's setting: it goes with --signals "
+                               "motion.")
     if args.enrolled_from == "avatar" and not args.through_avatar:
         raise FingerprintError("--enrolled-from avatar goes with --through-avatar.")
     embedder = Embedder(args.model, threads=2)
@@ -75,17 +89,21 @@ def run(args: argparse.Namespace) -> int:
     target = avatar_shape() if args.same_face else None
     view = "avatar" if args.through_avatar else "camera"
     enrolled_from = args.enrolled_from if args.through_avatar else "camera"
+    if args.every < 1:
+        raise FingerprintError("--every must be 1 or more.")
     scored, skipped = embed_clips(clips, embedder, target, not args.quiet, view, descriptor,
-                                  enrolled_from)
+                                  enrolled_from, args.every)
     appearance = descriptor.info if descriptor else None
     result = evaluate_pairs(scored, args.signals, embedder, appearance, view)
     result.update(model=embedder.info.model_id[:16], clips=len(scored), skipped=skipped,
                   signals=args.signals, same_face=args.same_face,
-                  through_avatar=args.through_avatar, enrolled_from=enrolled_from)
+                  through_avatar=args.through_avatar, enrolled_from=enrolled_from,
+                  every=args.every)
     if args.takeover:
-        config = VerifierConfig(signals=SIGNAL_SETS[args.signals], view=view)
+        config = VerifierConfig(signals=SIGNAL_SETS[args.signals], view=view,
+                                setting=args.setting)
         result["takeover"] = evaluate_takeover(scored, embedder, target, config, appearance,
-                                               progress=not args.quiet)
+                                               progress=not args.quiet, long=args.long)
     Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
     summary = {k: result[k] for k in ("auc", "eer", "tpr_at_fpr_1pct", "n_genuine",
                                       "n_impostor")}

@@ -8,7 +8,7 @@ import json
 
 from ..api import Verdict, verify
 from ..errors import FingerprintError
-from ..verifier import SIGNAL_SETS
+from ..verifier import RECEIVER_SETTINGS, SIGNAL_SETS
 
 EXIT = {"VERIFIED": 0, "MISMATCH": 1, "INCONCLUSIVE": 3}
 
@@ -28,6 +28,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--signals", choices=list(SIGNAL_SETS), default=None,
                    help="what to weigh: fused (motion and appearance; the default), motion "
                    "(for a recording of the avatar) or appearance")
+    p.add_argument("--setting", choices=list(RECEIVER_SETTINGS), default=None,
+                   help="with --signals motion (a recording of the avatar): the receiver's "
+                   "decision setting, quick (the default) or patient")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument("--threshold", type=float, default=None,
                    help="motion: the window cosine that counts neither for nor against, in "
@@ -39,8 +42,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     if args.threshold is not None and not -1 < args.threshold < 1:
         raise FingerprintError(f"--threshold is a cosine between -1 and 1, not {args.threshold}.")
+    if args.setting is not None and args.signals != "motion":
+        raise FingerprintError("--setting is the receiver's: it goes with --signals motion.")
     result = verify(args.video, args.enrollment, signals=args.signals,
-                    threshold=args.threshold, model_dir=args.model)
+                    threshold=args.threshold, model_dir=args.model, setting=args.setting)
     if args.json:
         doc = dataclasses.asdict(result) | {"video": args.video,
                                             "events": [e.to_json() for e in result.events]}

@@ -9,6 +9,7 @@ import sys
 import time
 
 from ..errors import FingerprintError
+from ..verifier import RECEIVER_SETTINGS
 from . import report
 
 DESCRIPTION = """\
@@ -43,6 +44,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="most streams one worker checks (default 3: a core of its own keeps "
                    "up with 4 at 25 fps, 5 at the edge, and 3 leaves room for Janus on a "
                    "shared host; see BENCHMARKS.md)")
+    p.add_argument("--setting", choices=list(RECEIVER_SETTINGS), default="quick",
+                   help="how the workers decide: quick (a verdict within seconds, more false "
+                   "alarms) or patient (evidence weighed over about half a minute, a verdict "
+                   "worth acting on); default: %(default)s. See BENCHMARKS.md")
     p.add_argument("--ray", metavar="ADDRESS", default=None,
                    help="a running Ray cluster (host:6379, or auto); default: start a local one")
     p.add_argument("--join", action="store_true",
@@ -128,7 +133,8 @@ async def _pool(args: argparse.Namespace, enrollments: dict[str, bytes],
 
     session = await JanusSession.connect(args.janus)
     room = await Room.open(session, args.room)
-    coordinator = Coordinator(room, enrollments, PoolConfig(max_streams=args.streams_per_worker),
+    coordinator = Coordinator(room, enrollments, PoolConfig(max_streams=args.streams_per_worker,
+                                                                setting=args.setting),
                               on_line=_printer(args.json),
                               log=lambda m: print(f"pool: {m}", file=sys.stderr, flush=True))
     runner = await serve(coordinator, *http) if http else None

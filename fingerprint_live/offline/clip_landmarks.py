@@ -37,6 +37,14 @@ class ClipLandmarks:
     def __len__(self) -> int:
         return len(self.times)
 
+    def every(self, n: int) -> ClipLandmarks:
+        """Every ``n``-th frame only: what a receiver that finds landmarks on one frame in
+        ``n`` has."""
+        if n == 1:
+            return self
+        return ClipLandmarks(self.points[::n], self.times[::n], self.num_faces[::n], self.width,
+                             self.height)
+
     def faces(self, target_shape: np.ndarray | None = None) -> Iterator[FaceLandmarks]:
         """The clip as the live pipeline sees it, frame by frame (None points where no face).
 

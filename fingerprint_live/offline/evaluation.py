@@ -82,24 +82,26 @@ class Scored:
 def embed_clips(clips: list[Clip], embedder: Embedder, target_shape: np.ndarray | None = None,
                 progress: bool = False, view: str = "camera",
                 descriptor: FaceDescriptor | None = None, enrolled_from: str | None = None,
-                ) -> tuple[list[Scored], list[str]]:
+                every: int = 1) -> tuple[list[Scored], list[str]]:
     """Embed every clip's windows as ``view`` shows them (and describe its faces, with
     ``descriptor``); with ``enrolled_from`` another view, also the windows an enrollment from
-    the clip holds, as that view shows them.
+    the clip holds, as that view shows them. ``every``: the probe's landmarks on one frame in
+    ``every`` only (the enrollment's on every frame), as a receiver that thins them has.
 
     Clips with no full window (in either view), unreadable ones, and (with ``descriptor``)
     clips with no frame that shows exactly one face are skipped.
     """
-    own = enrolled_from is None or enrolled_from == view
+    own = (enrolled_from is None or enrolled_from == view) and every == 1
     scored, skipped = [], []
     for clip in tqdm(clips, desc="clips", unit=" clip", disable=not progress):
         try:
-            marks = VIEWS[view](clip.path)
+            full = VIEWS[view](clip.path)
+            marks = full.every(every)
             described = (None if descriptor is None
                          else clip_descriptors(clip.path, marks, descriptor))
             enrolled = None
             if not own:
-                source = VIEWS[enrolled_from](clip.path)
+                source = full if enrolled_from in (None, view) else VIEWS[enrolled_from](clip.path)
                 enrolled, _ = embedder.embed_clip(source.times, source.points, target_shape)
         except FingerprintError as exc:
             skipped.append(f"{clip.path}: {exc}")
@@ -177,71 +179,116 @@ def _pair_record(S: np.ndarray, genuine: np.ndarray, same_perf: np.ndarray,
                          "identities": [[ids[i], ids[j]] for i, j in zip(ii, ij, strict=True)]}}
 
 
-def takeover_streams(scored: list[Scored], impostors_per_pair: int = 3,
-                     ) -> list[tuple[int, int, int]]:
-    """(A, B, C): enroll from A, stream B (A's identity, another clip of its kind), then C.
+@dataclass(frozen=True)
+class Takeover:
+    """One takeover stream: enroll from clip ``enrolled``; stream the ``genuine`` clips (other
+    recordings of the enrolled person), then the ``impostor`` clips (another person's)."""
 
-    C is another person, drawn reproducibly from the pair's indices.
+    enrolled: int
+    genuine: tuple[int, ...]
+    impostor: tuple[int, ...]
+
+
+def takeover_streams(scored: list[Scored], impostors_per_pair: int = 3,
+                     long: bool = False) -> list[Takeover]:
+    """Takeover streams over ``scored``: for every clip A and every other recording B of A's
+    person (of A's kind), stream B, then another person C, drawn reproducibly.
+
+    ``long``: as long as the data allows instead, for a receiver that can wait: for every clip
+    A, every other recording of A's person in turn, then every recording of C in turn.
     """
+    by_person: dict[str, list[int]] = {}
+    for i, s in enumerate(scored):
+        by_person.setdefault(s.clip.identity, []).append(i)
     streams = []
     for a, sa in enumerate(scored):
-        for b, sb in enumerate(scored):
-            if a == b or sa.clip.identity != sb.clip.identity or sa.clip.kind != sb.clip.kind:
-                continue
-            others = [c for c, sc in enumerate(scored) if sc.clip.identity != sa.clip.identity]
-            seed = int(hashlib.sha256(f"{a}-{b}".encode()).hexdigest()[:8], 16)
+        mates = [b for b in by_person[sa.clip.identity]
+                 if b != a and scored[b].clip.kind == sa.clip.kind]
+        others = [c for c, sc in enumerate(scored) if sc.clip.identity != sa.clip.identity]
+        for b in ([tuple(mates)] if long and mates else [(b,) for b in mates]):
+            seed = int(hashlib.sha256(f"{a}-{b[0]}".encode()).hexdigest()[:8], 16)
             pick = np.random.default_rng(seed).choice(
                 others, size=min(impostors_per_pair, len(others)), replace=False)
-            streams += [(a, b, int(c)) for c in pick]
+            for c in pick:
+                person = scored[int(c)].clip.identity
+                impostor = tuple(by_person[person]) if long else (int(c),)
+                streams.append(Takeover(a, b, impostor))
     return streams
 
 
-def run_takeover(scored: list[Scored], stream: tuple[int, int, int], embedder: Embedder,
+def play_parts(verifier: StreamingVerifier, scored: list[Scored], parts: tuple[int, ...],
+               start: float, fps: float, uses_face: bool, schedule: CheckSchedule,
+               target_shape: np.ndarray | None = None,
+               stop: Callable[[], bool] | None = None) -> float:
+    """Play clips one after another from ``start`` (each a frame after the last); the time
+    after the last frame."""
+    t = start
+    for k in parts:
+        sk = scored[k]
+        play(verifier, sk.landmarks, sk.describe if uses_face else None, t, schedule,
+             target_shape, stop)
+        t += float(sk.landmarks.times[-1]) + 1.0 / fps
+        if stop is not None and stop():
+            break
+    return t
+
+
+def run_takeover(scored: list[Scored], stream: Takeover, embedder: Embedder,
                  config: VerifierConfig, appearance: DescriptorInfo | None = None,
                  target_shape: np.ndarray | None = None, whole: bool = False,
-                 ) -> tuple[int, float | None, float, StreamingVerifier]:
+                 ) -> tuple[int, float | None, float, float, StreamingVerifier]:
     """One takeover stream: false MISMATCH in the genuine part, seconds to MISMATCH after the
-    switch (None: missed), the genuine part's length, and the verifier (its observations).
+    switch (None: missed), the genuine part's length, the impostor part's, and the verifier
+    (its observations).
 
-    The verifier is enrolled from clip A alone and weighs ``config.signals``. It stops at the
-    first MISMATCH, unless ``whole`` (to keep the whole observation log).
+    The verifier is enrolled from the stream's enrollment clip alone and weighs
+    ``config.signals``. It stops at the first MISMATCH, unless ``whole`` (to keep the whole
+    observation log).
     """
-    a, b, c = stream
     uses_face = Signal.APPEARANCE in (config.signals or ())
     events = []
     verifier = StreamingVerifier(
-        scored[a].enrollment(embedder.info.model_id, appearance.model_id if uses_face else None),
+        scored[stream.enrolled].enrollment(embedder.info.model_id,
+                                           appearance.model_id if uses_face else None),
         embedder, config, events.append, appearance if uses_face else None)
-    schedule = CheckSchedule()
-    sb, sc = scored[b].landmarks, scored[c].landmarks
-    play(verifier, sb, scored[b].describe if uses_face else None, 0.0, schedule, target_shape)
+    schedule, fps = CheckSchedule(), embedder.info.fps
+    switch = play_parts(verifier, scored, stream.genuine, 0.0, fps, uses_face, schedule,
+                        target_shape)
     false = sum(e.state is State.MISMATCH for e in events)
-    switch = float(sb.times[-1]) + 1.0 / embedder.info.fps
     caught_before = verifier.state is State.MISMATCH  # the other person is blocked at once
+    end = sum(float(scored[c].landmarks.times[-1]) + 1.0 / fps for c in stream.impostor)
     if not caught_before or whole:
-        play(verifier, sc, scored[c].describe if uses_face else None, switch, schedule,
-             target_shape, stop=None if whole else lambda: verifier.state is State.MISMATCH)
+        play_parts(verifier, scored, stream.impostor, switch, fps, uses_face, schedule,
+                   target_shape, None if whole else lambda: verifier.state is State.MISMATCH)
     if caught_before:
-        return false, 0.0, switch, verifier
+        return false, 0.0, switch, end, verifier
     hits = [e.time for e in events if e.state is State.MISMATCH and e.time >= switch]
-    return false, (hits[0] - switch if hits else None), switch, verifier
+    return false, (hits[0] - switch if hits else None), switch, end, verifier
+
+
+#: Horizons (seconds after the switch) at which detection is reported.
+HORIZONS = (10.0, 30.0)
 
 
 def evaluate_takeover(scored: list[Scored], embedder: Embedder, target_shape: np.ndarray | None,
                       config: VerifierConfig, appearance: DescriptorInfo | None = None,
-                      impostors_per_pair: int = 3, progress: bool = True) -> dict:
-    """Streams of B (genuine, another clip of A's identity) then C (another person).
+                      impostors_per_pair: int = 3, progress: bool = True,
+                      long: bool = False) -> dict:
+    """Streams of another recording of the enrolled person, then another person (``long``:
+    every other recording, then every recording of the other person).
 
-    The verifier is enrolled from A. Reports how long after the switch MISMATCH comes, and how
-    often MISMATCH fires during the genuine part.
+    Reports how long after the switch MISMATCH comes, how often within each of ``HORIZONS``
+    (among the streams whose other person lasts that long), and how often MISMATCH fires
+    during the genuine part.
     """
-    streams = takeover_streams(scored, impostors_per_pair)
-    delays, missed, false_mismatches, genuine_seconds = [], 0, 0, 0.0
-    for stream in tqdm(streams, desc="takeover", unit="stream", disable=not progress):
-        false, delay, switch, _ = run_takeover(scored, stream, embedder, config, appearance,
-                                               target_shape)
+    streams = takeover_streams(scored, impostors_per_pair, long)
+    delays, missed, false_mismatches, genuine_seconds, lasting = [], 0, 0, 0.0, []
+    for stream in tqdm(streams, desc="takeover", unit=" stream", disable=not progress):
+        false, delay, switch, end, _ = run_takeover(scored, stream, embedder, config,
+                                                    appearance, target_shape)
         false_mismatches += false
         genuine_seconds += switch
+        lasting.append((end, delay))
         if delay is None:
             missed += 1
         else:
@@ -249,17 +296,29 @@ def evaluate_takeover(scored: list[Scored], embedder: Embedder, target_shape: np
     d = np.asarray(delays)
     return {
         "streams": len(streams),
+        "long": long,
         "detected": len(delays),
         "missed": missed,
         "time_to_mismatch_s": {
             "median": float(np.median(d)) if d.size else None,
             "p90": float(np.percentile(d, 90)) if d.size else None,
         },
+        "detected_within": {f"{h:g}s": detected_within(lasting, h) for h in HORIZONS},
         "false_mismatch_per_min": false_mismatches / max(genuine_seconds / 60.0, 1e-9),
         "false_mismatches": false_mismatches,
         "genuine_minutes": genuine_seconds / 60.0,
         "delays_s": [round(float(x), 3) for x in d],  # each detected takeover, for pooling
+        "impostor_s": [round(e, 3) for e, _ in lasting],
     }
+
+
+def detected_within(lasting: list[tuple[float, float | None]], horizon: float) -> dict:
+    """Of the streams whose other person lasts at least ``horizon`` s, the share caught within
+    it; ``lasting`` holds each stream's impostor seconds and delay (None: missed)."""
+    long_enough = [d for end, d in lasting if end >= horizon]
+    caught = sum(d is not None and d <= horizon for d in long_enough)
+    return {"share": caught / len(long_enough) if long_enough else None,
+            "streams": len(long_enough)}
 
 
 def comparison_scores(scored: list[Scored], signal: Signal, model_id: str,

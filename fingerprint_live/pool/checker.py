@@ -25,13 +25,14 @@ from ..webrtc import VerifyTrack
 @dataclass(frozen=True)
 class Assignment:
     """A stream handed to a worker: Janus's feed id, its publisher's name, the enrollment
-    file's bytes, and the coordinator's ticket (reports carry it, so a stale owner's are
-    ignored)."""
+    file's bytes, the coordinator's ticket (reports carry it, so a stale owner's are
+    ignored), and the pool's decision setting (so a worker that joins later decides alike)."""
 
     stream: int
     display: str
     enrollment: bytes
     ticket: int
+    setting: str = "quick"
 
 
 @dataclass
@@ -84,7 +85,8 @@ class StreamChecker:
             enrollment.check_models(self.embedder.info.model_id)
             await self.start()
             check.subscription = await Subscription.start(self.session, self.room, a.stream)
-            check.track = VerifyTrack(check.subscription.track, enrollment, self.embedder)
+            check.track = VerifyTrack(check.subscription.track, enrollment, self.embedder,
+                                      setting=a.setting)
             check.track.on("event", lambda e: self._changed(check, e))
             while True:
                 await check.track.recv()

@@ -41,6 +41,7 @@ class PoolConfig:
     dead_after: float = 3.0  # a worker silent this long is killed (and restarted by Ray)
     stale_frames: float = 1.0  # a stream whose newest checked frame is older is UNVERIFIED
     max_streams: int = 3  # streams per worker
+    setting: str = "quick"  # the receiver's decision setting, by name (RECEIVER_SETTINGS)
     discover: float = 0.5  # seconds between looks at the room and for new workers
     hello_timeout: float = 120.0  # a new worker's start (models, Janus session)
 
@@ -178,7 +179,8 @@ class Coordinator:
         self._ticket += 1
         s.owner, s.ticket = worker.name, self._ticket
         worker.streams.add(s.feed)
-        self._spawn(self._hand(worker, Assignment(s.feed, s.display, s.enrollment, s.ticket)))
+        self._spawn(self._hand(worker, Assignment(s.feed, s.display, s.enrollment, s.ticket,
+                                                          self.cfg.setting)))
 
     async def _hand(self, worker: _Worker, assignment: Assignment) -> None:
         try:

@@ -29,6 +29,9 @@ from ..verifier import StreamingVerifier, VerifierConfig
 
 #: Output frames remembered for the fps and latency figures (a few seconds).
 STATS_FRAMES = 100
+#: The receiver finds landmarks on one frame in this many: the motion model's windows come out
+#: the same within noise (BENCHMARKS.md), and a core checks more streams.
+LANDMARK_EVERY = 1
 
 
 class AvatarTrack(MediaStreamTrack):
@@ -121,13 +124,18 @@ class VerifyTrack(AvatarTrack):
     """Receiver side: checks an incoming avatar stream against an enrollment.
 
     Only the avatar is seen here (the paper's setting), so motion is all there is: the
-    verifier weighs motion alone, with the calibration for avatar streams. Frames pass through
-    unchanged unless a ``policy`` other than OFF is asked for; state changes come out as events.
+    verifier weighs motion alone, with the calibration for avatar streams, and decides by the
+    receiver's ``setting`` (``RECEIVER_SETTINGS``: ``quick``, or ``patient`` for a verdict
+    worth acting on, later). Landmarks are found on one frame in ``landmark_every``. Frames
+    pass through unchanged unless a ``policy`` other than OFF is asked for; state changes come
+    out as events.
     """
 
     def __init__(self, source: MediaStreamTrack, enrollment: Enrollment, embedder: Embedder,
                  config: VerifierConfig | None = None, policy: Policy = Policy.OFF,
-                 channel: RTCDataChannel | None = None) -> None:
+                 channel: RTCDataChannel | None = None, setting: str = "quick",
+                 landmark_every: int = LANDMARK_EVERY) -> None:
         verifier = StreamingVerifier(enrollment, embedder,
-                                     config or VerifierConfig(view="avatar"))
-        super().__init__(source, Pipeline(None, verifier, GuardConfig(policy=policy)), channel)
+                                     config or VerifierConfig(view="avatar", setting=setting))
+        super().__init__(source, Pipeline(None, verifier, GuardConfig(policy=policy),
+                                          landmark_every=landmark_every), channel)
