@@ -43,6 +43,8 @@ import numpy as np
 from aiortc import MediaStreamTrack
 from process_stats import cpu_seconds, rss_mb
 
+from fingerprint_live.webrtc.tracks import LANDMARK_EVERY
+
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 MEAD = DATA / "dreamtalk/data/style_clip/video"
 ENROLL = [MEAD / f"M030_front_{e}_level3_001.mp4"
@@ -123,12 +125,13 @@ class PacketTrack(MediaStreamTrack):
         return packet
 
 
-async def checker(feeds: list[int], enrollment: str, warmup: float, seconds: float) -> dict:
+async def checker(feeds: list[int], enrollment: str, warmup: float, seconds: float,
+                  landmark_every: int) -> dict:
     """One worker: check ``feeds`` (one stream each), measure, report."""
     from fingerprint_live.janus import JanusConfig
     from fingerprint_live.pool.checker import Assignment, StreamChecker
 
-    check = StreamChecker(JanusConfig(port=PORT).url, ROOM)
+    check = StreamChecker(JanusConfig(port=PORT).url, ROOM, landmark_every=landmark_every)
     await check.start()
     base = rss_mb()
     data = Path(enrollment).read_bytes()
@@ -185,7 +188,8 @@ async def bench(args: argparse.Namespace, prepared: dict, janus_pid: int) -> lis
         procs = [await asyncio.create_subprocess_exec(
             "taskset", "-c", str(w % os.cpu_count()), sys.executable, __file__, "--checker",
             json.dumps({"feeds": share, "enrollment": prepared["enrollment"],
-                        "warmup": args.warmup, "seconds": args.seconds}),
+                        "warmup": args.warmup, "seconds": args.seconds,
+                        "landmark_every": args.landmark_every}),
             stdout=subprocess.PIPE) for w, share in enumerate(shares)]
         outs = [json.loads((await p.communicate())[0]) for p in procs]
         janus_cpu = (cpu_seconds(janus_pid) - janus0) / (time.monotonic() - t0) / streams
@@ -194,6 +198,7 @@ async def bench(args: argparse.Namespace, prepared: dict, janus_pid: int) -> lis
         lat = np.array([v for o in outs for v in o["latency_ms"]])
         result = {
             "run": run, "workers": workers, "streams": streams, "load_avg": round(load, 2),
+            "landmark_every": args.landmark_every,
             "fps": [round(s["fps"], 2) for s in all_streams],
             "dropped": [round(s["dropped_share"], 4) for s in all_streams],
             "keeps_up": all(s["fps"] >= 24 and s["dropped_share"] <= 0.04
@@ -219,6 +224,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--warmup", type=float, default=8.0)
     parser.add_argument("--out", default="benchmarks/results/janus_pool.json")
+    parser.add_argument("--landmark-every", type=int, default=LANDMARK_EVERY,
+                        help="workers find landmarks on one frame in this many (default: the "
+                        "receiver's, %(default)s)")
     parser.add_argument("--checker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.checker:

@@ -25,7 +25,7 @@ from .events import Event
 from .face_descriptor import DescriptorInfo, face_crop
 from .glitch import FailureWindow, GlitchDetector
 from .guard import Action, Decision, GuardConfig, Policy, decide, draw
-from .landmarks import FaceLandmarks, LandmarkExtractor
+from .landmarks import MAX_FACES, FaceLandmarks, LandmarkExtractor
 from .pose_warning import PoseMonitor
 from .verifier import State, StreamingVerifier
 from .worker import QueueWorker
@@ -162,10 +162,12 @@ class Pipeline:
     by ``detector`` (default: the shipped one) beside the frame path. An avatar that takes a
     neutral face (``set_neutral``, the default avatar) gets the verifier's enrolled one.
 
-    ``landmark_every`` > 1 (the receiver only, ``avatar=None``): landmarks are found on one
-    frame in that many; the frames between pass as they came, and the verifier's windows are
-    resampled from the frames it has (the motion model's grid is 25 fps; a face is
-    interpolated over gaps up to 0.25 s), so a receiver checks more streams per core.
+    ``max_faces``: how many faces MediaPipe looks for (1 for a stream that shows one face by
+    construction, the receiver's avatar). ``landmark_every`` > 1 (the receiver only,
+    ``avatar=None``): landmarks are found on one frame in that many; the frames between pass
+    as they came, and the verifier's windows are resampled from the frames it has (the motion
+    model's grid is 25 fps; a face is interpolated over gaps up to 0.25 s), so a receiver
+    checks more streams per core.
 
     When the verifier weighs appearance, or ``faces`` (the face descriptor's card) is given,
     the driver's face is described on the frames :class:`.appearance.CheckSchedule` picks, in
@@ -180,7 +182,7 @@ class Pipeline:
                  waiting: str = "not enrolled", detector: GlitchDetector | None = None,
                  faces: DescriptorInfo | None = None,
                  on_descriptor: Callable[[np.ndarray, float], None] | None = None,
-                 landmark_every: int = 1) -> None:
+                 landmark_every: int = 1, max_faces: int = MAX_FACES) -> None:
         if landmark_every < 1 or (landmark_every > 1 and avatar is not None):
             raise ValueError("landmark_every > 1 is for the receiver (no avatar), and >= 1")
         self.avatar, self.guard = avatar, guard or GuardConfig()
@@ -188,7 +190,7 @@ class Pipeline:
         self._face = FaceLandmarks(None, 0, 0, 0)  # the newest landmark pass
         self.on_event, self.on_face, self.waiting = on_event, on_face, waiting
         self.on_descriptor = on_descriptor
-        self._extractor: LandmarkExtractor | None = LandmarkExtractor()
+        self._extractor: LandmarkExtractor | None = LandmarkExtractor(max_faces=max_faces)
         self._worker = VerifierWorker(verifier) if verifier is not None else None
         faces = faces or (verifier.appearance if verifier is not None else None)
         self._schedule = CheckSchedule()

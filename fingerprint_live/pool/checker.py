@@ -20,6 +20,7 @@ from ..errors import FingerprintError
 from ..events import Event
 from ..janus import JanusSession, Subscription
 from ..webrtc import VerifyTrack
+from ..webrtc.tracks import LANDMARK_EVERY
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,9 @@ class _Check:
 class StreamChecker:
     """Checks the streams of room ``room`` that are assigned to it (motion only)."""
 
-    def __init__(self, janus_url: str, room: int, embedder: Embedder | None = None) -> None:
-        self.janus_url, self.room = janus_url, room
+    def __init__(self, janus_url: str, room: int, embedder: Embedder | None = None,
+                 landmark_every: int = LANDMARK_EVERY) -> None:
+        self.janus_url, self.room, self.landmark_every = janus_url, room, landmark_every
         self.embedder = embedder or Embedder()
         self.session: JanusSession | None = None
         self._checks: dict[int, _Check] = {}
@@ -86,7 +88,7 @@ class StreamChecker:
             await self.start()
             check.subscription = await Subscription.start(self.session, self.room, a.stream)
             check.track = VerifyTrack(check.subscription.track, enrollment, self.embedder,
-                                      setting=a.setting)
+                                      setting=a.setting, landmark_every=self.landmark_every)
             check.track.on("event", lambda e: self._changed(check, e))
             while True:
                 await check.track.recv()

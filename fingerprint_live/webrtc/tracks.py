@@ -126,7 +126,8 @@ class VerifyTrack(AvatarTrack):
     Only the avatar is seen here (the paper's setting), so motion is all there is: the
     verifier weighs motion alone, with the calibration for avatar streams, and decides by the
     receiver's ``setting`` (``RECEIVER_SETTINGS``: ``quick``, or ``patient`` for a verdict
-    worth acting on, later). Landmarks are found on one frame in ``landmark_every``. Frames
+    worth acting on, later). Landmarks are found on one frame in ``landmark_every``, of the
+    one face the avatar shows. Frames
     pass through unchanged unless a ``policy`` other than OFF is asked for; state changes come
     out as events.
     """
@@ -138,4 +139,4 @@ class VerifyTrack(AvatarTrack):
         verifier = StreamingVerifier(enrollment, embedder,
                                      config or VerifierConfig(view="avatar", setting=setting))
         super().__init__(source, Pipeline(None, verifier, GuardConfig(policy=policy),
-                                          landmark_every=landmark_every), channel)
+                                          landmark_every=landmark_every, max_faces=1), channel)
