@@ -38,7 +38,8 @@ GLITCH_EVERY = 3
 
 @dataclass(frozen=True)
 class LiveFrame:
-    image: np.ndarray  # the guarded output, RGB uint8: what the far side sees
+    image: np.ndarray | None  # the guarded output, RGB uint8: what the far side sees (None:
+    # a receiver's frame passed on as it came, see ``Pipeline.process``)
     face: FaceLandmarks
     state: State
     score: float | None  # the evidence (nats) the state follows, compared with ``bounds``
@@ -230,9 +231,20 @@ class Pipeline:
         """Take the next frame with a face as the avatar's neutral pose."""
         self._calibrate = True
 
-    def process(self, rgb: np.ndarray, time: float) -> LiveFrame:
-        """The guarded output for one RGB frame taken at ``time`` stream seconds."""
-        looked = self._frames % self.landmark_every == 0
+    @property
+    def looks_next(self) -> bool:
+        """Whether the next frame gets a landmark pass (else, on the receiver, its pixels are
+        not needed unless the guard draws on them)."""
+        return self._frames % self.landmark_every == 0
+
+    def process(self, rgb: np.ndarray | None, time: float) -> LiveFrame:
+        """The guarded output for one RGB frame taken at ``time`` stream seconds.
+
+        A receiver whose guard never draws (policy OFF) may pass ``None`` for a frame that gets
+        no landmark pass (``looks_next`` False): its verdict comes without pixels, and the
+        output image is then None (the caller sends the frame as it came).
+        """
+        looked = self.looks_next
         self._frames += 1
         worker = self._worker
         if looked:
@@ -247,7 +259,12 @@ class Pipeline:
             face = self._face
         if looked and self.descriptor_process is not None and self._schedule.due(face, time):
             self.descriptor_process.submit(face_crop(rgb, face), time)
-        if self.avatar is None:
+        if rgb is None:
+            if looked or self.avatar is not None or self.guard.policy is not Policy.OFF:
+                raise ValueError("only a receiver with policy OFF may skip the pixels of a "
+                                 "frame without a landmark pass")
+            image = None
+        elif self.avatar is None:
             image = rgb.copy()
         else:
             neutral, self._neutral = self._neutral, None
@@ -273,7 +290,8 @@ class Pipeline:
                               unverified_for=time - self._verified_at, lag=lag,
                               failure=self._failure(worker), faces=face.num_faces,
                               glitch=glitch)
-        draw(image, decision)
+        if image is not None:
+            draw(image, decision)
         signal = worker.signal if worker is not None else None
         event = self._event(time, state, score, decision, glitch, warning, signal)
         return LiveFrame(image, face, state, score, decision, lag, event, glitch, warning,

@@ -71,8 +71,7 @@ class AvatarTrack(MediaStreamTrack):
 
     def _work(self, frame: VideoFrame) -> VideoFrame:
         """On the pipeline thread: decode to RGB, run the pipeline, encode the output frame."""
-        stamp = float(frame.pts * frame.time_base) if frame.pts is not None else time.monotonic()
-        result = self.pipeline.process(frame.to_ndarray(format="rgb24"), stamp)
+        result = self.pipeline.process(frame.to_ndarray(format="rgb24"), _stamp(frame))
         self.last = result
         out = VideoFrame.from_ndarray(result.image, format="rgb24")
         out.pts, out.time_base = frame.pts, frame.time_base
@@ -140,3 +139,18 @@ class VerifyTrack(AvatarTrack):
                                      config or VerifierConfig(view="avatar", setting=setting))
         super().__init__(source, Pipeline(None, verifier, GuardConfig(policy=policy),
                                           landmark_every=landmark_every, max_faces=1), channel)
+        self._passes = policy is Policy.OFF  # frames go on as they came: no pixels redrawn
+
+    def _work(self, frame: VideoFrame) -> VideoFrame:
+        """As the sender's, but with policy OFF a frame goes on as it came, and a frame that
+        gets no landmark pass is not even converted to RGB."""
+        if not self._passes:
+            return super()._work(frame)
+        pixels = frame.to_ndarray(format="rgb24") if self.pipeline.looks_next else None
+        self.last = self.pipeline.process(pixels, _stamp(frame))
+        return frame
+
+
+def _stamp(frame: VideoFrame) -> float:
+    """A frame's stream time in seconds (now, for a frame without one)."""
+    return float(frame.pts * frame.time_base) if frame.pts is not None else time.monotonic()
