@@ -32,6 +32,34 @@ def test_the_virtual_camera_gets_the_guarded_avatar(tmp_path, enrollment) -> Non
     assert blocked and blocked[0] / 25 <= 2.0, "another face must be blocked in time"
 
 
+@pytest.mark.slow
+def test_cam_grow_adds_a_verified_call_and_nothing_else(tmp_path, embedder, descriptor,
+                                                         capsys) -> None:
+    """With --grow, a call in which the user is verified by face and motion with a margin is
+    added to the enrollment file as a segment of its own; another person's call is not.
+    Fei-Fei Li enrolled from one talk, then calling from another (15 s); Andrew Ng calling."""
+    from fingerprint_live.enrollment import Enrollment
+    from fingerprint_live.video_enrollment import build_enrollment
+
+    talks = "styletalk/samples/source_video/video/{}.mp4"
+    enrollment = build_enrollment([clip(talks.format("feifeili_clip1"))], embedder, descriptor,
+                                  min_seconds=5)
+    path = tmp_path / "feifei.fpe"
+    enrollment.save(path)
+    assert main(["cam", "--input", str(clip(talks.format("andrew_clip_1"))), "--enrollment",
+                 str(path), "--backend", "fl-recording", "--grow"]) == 0
+    assert "this call was not added" in capsys.readouterr().err
+    assert Enrollment.load(path).segments == enrollment.segments
+    before = path.read_bytes()
+    assert main(["cam", "--input", str(clip(talks.format("feifeili_clip2_short"))),
+                 "--enrollment", str(path), "--backend", "fl-recording", "--grow"]) == 0
+    assert "added this call" in capsys.readouterr().err
+    grown = Enrollment.load(path)
+    assert grown.sources == (*enrollment.sources, "cam call")
+    assert grown.segments[-1].origin == "call" and grown.original == 1
+    assert path.read_bytes() != before
+
+
 def test_no_virtual_camera_says_how_to_set_one_up(tmp_path, capsys) -> None:
     code = main(["cam", "--input", str(tmp_path / "none.mp4"), "--policy", "off",
                  "--backend", "fl-missing"])

@@ -38,6 +38,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="pyvirtualcam backend, e.g. v4l2loopback, obs (default: the first found)")
     p.add_argument("--device", default=None, help="virtual camera device, e.g. /dev/video2")
     p.add_argument("--preview", action="store_true", help="show the output in a window")
+    p.add_argument("--grow", action="store_true",
+                   help="when the call ends, add its motion to the enrollment file if face and "
+                   "motion verified you in it with a clear margin (bounded, recorded, undone "
+                   "by `enroll --reset`); the line printed at the end says whether and why")
     p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     return p
 
@@ -49,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from ..embedder import Embedder
     from ..enrollment import Enrollment
     from ..face_descriptor import load_info
+    from ..growth import CallHarvest
     from ..pipeline import Pipeline
     from ..verifier import StreamingVerifier
     from ..virtual_camera import (
@@ -61,12 +66,16 @@ def run(args: argparse.Namespace) -> int:
 
     if args.size not in range(64, 1025, 2):
         raise FingerprintError(f"--size must be an even number from 64 to 1024, not {args.size}.")
-    verifier = None
+    verifier = harvest = None
+    if args.grow and args.enrollment is None:
+        raise FingerprintError("--grow needs --enrollment FILE: the file that grows.")
     if args.enrollment is not None:
         embedder = Embedder(args.model)
         faces = load_info(args.model)
         enrollment = Enrollment.load(args.enrollment, embedder.info.model_id, faces.model_id)
-        verifier = StreamingVerifier(enrollment, embedder, appearance=faces)
+        if args.grow:
+            harvest = CallHarvest(embedder.info.stride / embedder.info.fps)
+        verifier = StreamingVerifier(enrollment, embedder, appearance=faces, harvest=harvest)
     elif args.policy is not Policy.OFF:
         raise FingerprintError("--enrollment FILE is needed to check who drives the avatar "
                                "(make one with `fingerprint-live enroll`); --policy off sends the "
@@ -91,7 +100,23 @@ def run(args: argparse.Namespace) -> int:
         camera.close()
         if preview is not None:
             preview.close()
+    if harvest is not None:
+        _grow(args.enrollment, enrollment, harvest, verifier)
     return 0
+
+
+def _grow(path: Path, enrollment, harvest, verifier) -> None:
+    """Add the call's motion to the enrollment file, if the call earned it; say so."""
+    from ..growth import grow
+
+    addition = harvest.addition(enrollment, verifier.motion_llr, verifier.mix, "cam call")
+    if addition.eligible:
+        grown = grow(enrollment, addition)
+        grown.save(path)
+        print(f"{path}: added this call ({addition.reason}); {len(grown.segments)} segments, "
+              "`fingerprint-live enroll --reset` undoes it", file=sys.stderr)
+    else:
+        print(f"{path}: this call was not added: {addition.reason}", file=sys.stderr)
 
 
 def _read_keys(keys: list[str]) -> None:
