@@ -53,3 +53,25 @@ def test_rejects_a_frame_that_is_not_rgb() -> None:
 
     with LandmarkExtractor() as extractor, pytest.raises(MediaError, match="RGB uint8"):
         extractor.process(np.zeros((10, 10), np.float32))
+
+
+def test_one_face_tracking_on_the_avatar_gives_the_same_landmarks() -> None:
+    """The receiver looks for one face (the avatar shows one by construction), which saves the
+    detector's time on every frame; on rendered avatar frames the landmarks are the same as
+    when looking for several, so the offline figures (found with several) hold for it."""
+    from fingerprint_live.avatar.default_avatar import DefaultAvatar
+    from fingerprint_live.avatar.portrait import load_portrait
+    from fingerprint_live.media import iter_video
+
+    path = clip("dreamtalk/data/style_clip/video/M030_front_happy_level3_001.mp4")
+    avatar = DefaultAvatar(load_portrait(), 256)
+    with LandmarkExtractor() as driver:
+        rendered = [avatar.render(f.image, driver.process(f.image)).image.copy()
+                    for f in iter_video(path)]
+    found = {}
+    for most in (1, 4):
+        with LandmarkExtractor(max_faces=most) as extractor:
+            found[most] = [extractor.process(image) for image in rendered]
+    assert all(a.found and b.found for a, b in zip(found[1], found[4], strict=True))
+    for a, b in zip(found[1], found[4], strict=True):
+        np.testing.assert_allclose(a.points, b.points, atol=1e-3)
