@@ -2,7 +2,9 @@
 
 1. Identities are dealt into folds (after ``label_corrections.json``: labels of
    ``../shared/data`` found wrong). Each fold's motion model is trained on the other folds'
-   identities only (``fingerprint-live train``'s code).
+   identities only (``fingerprint-live train``'s code), and the avatar view's own embedding
+   centre is fitted on the same people's clips rendered through the avatar
+   (``offline/view_center.py``).
 2. On each fold's held-out clips, every comparison is scored: motion windows as recorded
    (``camera``) and rendered through the default avatar (``avatar``), and face descriptors.
 3. Calibrations (score -> log-likelihood ratio), and for a model of several branches each
@@ -38,6 +40,7 @@ from fingerprint_live.offline.calibrate import fit_calibration, fit_mix
 from fingerprint_live.offline.evaluation import comparison_scores, embed_clips
 from fingerprint_live.offline.manifest import Clip, read_manifest, write_manifest
 from fingerprint_live.offline.metrics import bootstrap_auc, summary
+from fingerprint_live.offline.view_center import fit_view_center
 
 #: ``fingerprint-live eval`` runs per fold: name -> extra arguments.
 VARIANTS = {
@@ -79,6 +82,11 @@ def folds(clips: list[Clip], k: int, seed: int) -> list[set[str]]:
     for n, ident in enumerate(multi + single):
         out[n % k].add(ident)
     return out
+
+
+def has_view_center(folder: Path) -> bool:
+    meta = json.loads((folder / "embedder.json").read_text())
+    return "avatar" in meta.get("view_centers", {})
 
 
 def held_out_scores(fold: Path, kinds: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -197,6 +205,9 @@ def main() -> int:
     ap.add_argument("--train-args", default="",
                     help="more arguments for `fingerprint-live train`, e.g. '--vary --velocity' "
                     "(a single flag needs '=': --train-args=--vary)")
+    ap.add_argument("--no-view-center", action="store_true",
+                    help="no centre of its own for the avatar view (the model's centre for "
+                    "every view, as before 2026-12-04)")
     ap.add_argument("--no-takeover", action="store_true",
                     help="pairs only (no calibration needed): for quick comparisons")
     args = ap.parse_args()
@@ -218,6 +229,8 @@ def main() -> int:
                  *shlex.split(args.train_args)])
         if not (fold / "model" / MODEL_FILE).is_file():
             shutil.copy(model_dir() / MODEL_FILE, fold / "model" / MODEL_FILE)
+        if not args.no_view_center and not has_view_center(fold / "model"):
+            fit_view_center(fold / "model", read_manifest(fold / "train.csv"))
     scores = [held_out_scores(f, args.calibrate) for f in fold_dirs]
     fixed = {view: tuple(float(w) for w in weights.split(","))
              for view, weights in (m.split("=") for m in args.mix)}
@@ -246,6 +259,8 @@ def main() -> int:
             write_manifest(clips, manifest)
             cli(["train", "--manifest", str(manifest), "-o", str(ship), "--steps",
                  str(args.steps), "--seed", str(args.seed), *shlex.split(args.train_args)])
+        if not args.no_view_center and not has_view_center(ship):
+            fit_view_center(ship, clips)
         print("shipped calibrations:", json.dumps(calibrate(scores, ship, fixed)))
     return 0
 

@@ -74,6 +74,13 @@ class Embedder:
     offers it, else the CPU). When the model carries a ``center`` (the mean embedding of its
     training windows), it is subtracted before renormalising: the direction every window shares
     carries no identity, and removing it spreads the scores of different people apart.
+
+    A view can have a centre of its own (``view_centers`` in the card: for ``avatar``, the mean
+    embedding of the training people's clips rendered through the default avatar): windows seen
+    through the avatar are shifted as a whole by the rendering, and taking that shift out lets
+    them be compared with an enrollment made from the camera. Only the camera's centre is part
+    of the model id (enrollments are made from the camera); a view's centre, like its
+    calibration, is fitted on held-out folds' training people (benchmarks/cross_validation.py).
     """
 
     def __init__(self, model_dir: str | Path | None = None, device: str = "auto",
@@ -116,12 +123,15 @@ class Embedder:
                              "branches; fit it again (benchmarks/cross_validation.py).")
         center = meta.get("center")
         self._center = None if center is None else np.asarray(center, np.float32)
+        self._view_centers = {view: np.asarray(c, np.float32)
+                              for view, c in (meta.get("view_centers") or {}).items()}
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
         self._session = ort.InferenceSession(blob, opts, providers=[PROVIDERS[device]])
         dimension = int(self._session.get_outputs()[0].shape[1])
-        if dimension % branches or (self._center is not None and len(self._center) != dimension):
+        if dimension % branches or any(c is not None and c.shape != (dimension,) for c in
+                                       (self._center, *self._view_centers.values())):
             raise ModelError(f"{onnx_path} makes {dimension} numbers, which do not split into "
                              f"its {branches} branches or match its centre: the model and its "
                              "card do not match.")
@@ -140,24 +150,38 @@ class Embedder:
         )
 
     def embed_clip(self, times: np.ndarray, points: np.ndarray,
-                   target_shape: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+                   target_shape: np.ndarray | None = None, view: str = "camera",
+                   ) -> tuple[np.ndarray, float]:
         """Embeddings of every window of a clip's landmarks ``(N, 468, 3)`` (NaN rows: no
-        face), and its seconds of usable motion.
+        face) as ``view`` shows them, and its seconds of usable motion.
 
         With ``target_shape``, the motion is first moved onto that neutral face shape, as an
         avatar that shows one face for everyone would.
         """
+        rows, windows = self.clip_windows(times, points, target_shape)
+        return self.embed(windows, view), usable_seconds(times, rows, self.info.window)
+
+    def clip_windows(self, times: np.ndarray, points: np.ndarray,
+                     target_shape: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """A clip's per-frame feature rows and its gap-free windows, as the network reads
+        them."""
         info = self.info
         rows = frame_rows(points, info.features, target_shape)
-        windows = clip_windows(times, rows, info.window, info.stride, info.features)
-        return self.embed(windows), usable_seconds(times, rows, info.window)
+        return rows, clip_windows(times, rows, info.window, info.stride, info.features)
 
-    def embed(self, windows: np.ndarray) -> np.ndarray:
+    def outputs(self, windows: np.ndarray) -> np.ndarray:
+        """The network's own output for windows ``(W, T, C)``, before any centring."""
+        (out,) = self._session.run(None, {"windows": np.ascontiguousarray(windows, np.float32)})
+        return out
+
+    def embed(self, windows: np.ndarray, view: str = "camera") -> np.ndarray:
+        """Unit embeddings of windows seen in ``view`` (its centre, where it has its own)."""
         if len(windows) == 0:
             return np.empty((0, 0), np.float32)
-        (out,) = self._session.run(None, {"windows": np.ascontiguousarray(windows, np.float32)})
-        if self._center is None:
+        out = self.outputs(windows)
+        center = self._view_centers.get(view, self._center)
+        if center is None:
             return out
-        parts = (out - self._center).reshape(len(out), self.info.branches, -1)
+        parts = (out - center).reshape(len(out), self.info.branches, -1)
         parts /= np.linalg.norm(parts, axis=2, keepdims=True) + 1e-12
         return parts.reshape(out.shape)

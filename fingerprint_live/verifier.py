@@ -231,7 +231,7 @@ class StreamingVerifier:
                            self.stride, self.features)
         if window is None:
             return None
-        embedding = self.embedder.embed(window[None])
+        embedding = self.embedder.embed(window[None], self.cfg.view)
         raw = float(self.enrollment.motion_scores(embedding, self.mix)[0])
         event = self._apply(end, Signal.MOTION, Signal.MOTION,
                             float(self.motion_llr.llr(raw)), raw)

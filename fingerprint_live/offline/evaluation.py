@@ -101,12 +101,14 @@ def embed_clips(clips: list[Clip], embedder: Embedder, target_shape: np.ndarray 
                          else clip_descriptors(clip.path, marks, descriptor))
             enrolled = None
             if not own:
-                source = full if enrolled_from in (None, view) else VIEWS[enrolled_from](clip.path)
-                enrolled, _ = embedder.embed_clip(source.times, source.points, target_shape)
+                source_view = enrolled_from or view
+                source = full if source_view == view else VIEWS[source_view](clip.path)
+                enrolled, _ = embedder.embed_clip(source.times, source.points, target_shape,
+                                                  source_view)
         except FingerprintError as exc:
             skipped.append(f"{clip.path}: {exc}")
             continue
-        emb, _ = embedder.embed_clip(marks.times, marks.points, target_shape)
+        emb, _ = embedder.embed_clip(marks.times, marks.points, target_shape, view)
         if (len(emb) == 0 or (described is not None and len(described) == 0)
                 or (enrolled is not None and len(enrolled) == 0)):
             skipped.append(str(clip.path))
