@@ -8,13 +8,13 @@ computed once, on the frames its cached landmarks say have a face, and stored as
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..atomic_write import atomic_path
 from ..errors import MediaError
 from ..face_descriptor import FaceDescriptor, face_crop
 from ..landmarks import FaceLandmarks
@@ -55,9 +55,8 @@ def clip_descriptors(path: str | Path, marks: ClipLandmarks, descriptor: FaceDes
                              np.asarray(vectors, np.float32).reshape(-1, 128))
     if use_cache:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(".tmp.npz")
-        np.savez(tmp, frames=result.frames, vectors=result.vectors)
-        os.replace(tmp, cached)
+        with atomic_path(cached) as tmp:
+            np.savez(tmp, frames=result.frames, vectors=result.vectors)
     return result
 
 

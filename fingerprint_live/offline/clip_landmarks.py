@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic_write import atomic_path
 from ..features import neutral_shape, transplant
 from ..landmarks import EXTRACTOR_VERSION, NUM_POINTS, FaceLandmarks, LandmarkExtractor
 from ..media import iter_video, require_file
@@ -101,8 +102,7 @@ def cached_landmarks(key: str | None, frames) -> ClipLandmarks:
     )
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(".tmp.npz")
-        np.savez(tmp, points=clip.points, times=clip.times, num_faces=clip.num_faces,
-                 size=np.array([width, height]))
-        os.replace(tmp, cached)
+        with atomic_path(cached) as tmp:
+            np.savez(tmp, points=clip.points, times=clip.times, num_faces=clip.num_faces,
+                     size=np.array([width, height]))
     return clip
