@@ -37,16 +37,22 @@ class ClipDescriptors:
 
 
 def clip_descriptors(path: str | Path, marks: ClipLandmarks, descriptor: FaceDescriptor,
-                     every: int = EVERY, use_cache: bool = True) -> ClipDescriptors:
-    """Descriptors of every ``every``-th frame of ``path`` where exactly one face was found."""
+                     every: int = EVERY, use_cache: bool = True,
+                     on_frames: Callable[[int], object] | None = None) -> ClipDescriptors:
+    """Descriptors of every ``every``-th frame of ``path`` where exactly one face was found;
+    ``on_frames(n)`` hears of the frames gone through (a progress bar's ``update``)."""
+    tell = on_frames or (lambda n: None)
     key = f"{content_key(path)}-{descriptor.info.model_id[:16]}-e{every}"
     cached = cache_dir() / "descriptors" / f"{key}.npz"
     if use_cache and cached.is_file():
         with np.load(cached) as data:
-            return ClipDescriptors(data["frames"], data["vectors"])
+            result = ClipDescriptors(data["frames"], data["vectors"])
+        tell(len(marks))
+        return result
     wanted = {i for i in range(0, len(marks), every) if marks.num_faces[i] == 1}
     frames, vectors = [], []
     for i, frame in enumerate(iter_video(path)):
+        tell(1)
         if i in wanted:
             face = FaceLandmarks(marks.points[i], 1, marks.width, marks.height)
             frames.append(i)

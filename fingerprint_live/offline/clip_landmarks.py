@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,10 +65,14 @@ def content_key(path: str | Path) -> str:
     return f"{digest.hexdigest()}-v{EXTRACTOR_VERSION}"
 
 
-def extract_clip(path: str | Path, use_cache: bool = True) -> ClipLandmarks:
-    """Landmarks for every frame of ``path``; raises ``MediaError`` for unreadable video."""
+def extract_clip(path: str | Path, use_cache: bool = True,
+                 on_frames: Callable[[int], object] | None = None) -> ClipLandmarks:
+    """Landmarks for every frame of ``path``; raises ``MediaError`` for unreadable video.
+
+    ``on_frames(n)`` is told of every ``n`` frames done (a progress bar's ``update``).
+    """
     return cached_landmarks(content_key(path) if use_cache else None,
-                            lambda extractor: _landmark_frames(path, extractor))
+                            lambda extractor: _landmark_frames(path, extractor), on_frames)
 
 
 def _landmark_frames(path: str | Path, extractor: LandmarkExtractor):
@@ -76,18 +80,23 @@ def _landmark_frames(path: str | Path, extractor: LandmarkExtractor):
         yield extractor.process(frame.image), frame.time
 
 
-def cached_landmarks(key: str | None, frames) -> ClipLandmarks:
+def cached_landmarks(key: str | None, frames,
+                     on_frames: Callable[[int], object] | None = None) -> ClipLandmarks:
     """The cached arrays for ``key``, else run ``frames(extractor)`` and cache the result.
 
-    ``frames`` yields ``(FaceLandmarks, time)`` pairs from one extractor in video mode.
+    ``frames`` yields ``(FaceLandmarks, time)`` pairs from one extractor in video mode;
+    ``on_frames(n)`` hears of the frames done, all at once for a cached clip.
     """
+    tell = on_frames or (lambda n: None)
     cached = cache_dir() / "landmarks" / f"{key}.npz" if key else None
     if cached is not None and cached.is_file():
         with np.load(cached) as data:
-            return ClipLandmarks(
+            clip = ClipLandmarks(
                 data["points"], data["times"], data["num_faces"],
                 int(data["size"][0]), int(data["size"][1]),
             )
+        tell(len(clip))
+        return clip
     points, times, counts = [], [], []
     width = height = 0
     missing = np.full((NUM_POINTS, 3), np.nan, np.float32)
@@ -97,6 +106,7 @@ def cached_landmarks(key: str | None, frames) -> ClipLandmarks:
             points.append(face.points if face.found else missing)
             times.append(time)
             counts.append(face.num_faces)
+            tell(1)
     clip = ClipLandmarks(
         np.stack(points), np.asarray(times, np.float64), np.asarray(counts, np.int8), width, height
     )

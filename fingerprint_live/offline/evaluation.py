@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from ..appearance import CheckSchedule
 from ..decision import Signal, State
@@ -31,6 +30,7 @@ from ..enrollment import Enrollment, Vectors
 from ..errors import FingerprintError
 from ..face_descriptor import DescriptorInfo, FaceDescriptor
 from ..landmarks import FaceLandmarks
+from ..progress import progress_bar
 from ..verifier import StreamingVerifier, VerifierConfig
 from .clip_descriptors import ClipDescriptors, clip_descriptors
 from .clip_landmarks import ClipLandmarks, extract_clip
@@ -71,7 +71,7 @@ def embed_clips(clips: list[Clip], embedder: Embedder, target_shape: np.ndarray 
     as seen through the avatar.
     """
     scored, skipped = [], []
-    for clip in tqdm(clips, desc="clips", unit="clip", disable=not progress):
+    for clip in progress_bar(clips, desc="clips", unit="clip", quiet=not progress):
         try:
             marks = load(clip.path)
             described = (None if descriptor is None
@@ -211,7 +211,7 @@ def evaluate_takeover(scored: list[Scored], embedder: Embedder, target_shape: np
     """
     streams = takeover_streams(scored, impostors_per_pair)
     delays, missed, false_mismatches, genuine_seconds = [], 0, 0, 0.0
-    for stream in tqdm(streams, desc="takeover", unit="stream", disable=not progress):
+    for stream in progress_bar(streams, desc="takeover", unit="stream", quiet=not progress):
         false, delay, switch, _ = run_takeover(scored, stream, embedder, config, appearance,
                                                target_shape)
         false_mismatches += false

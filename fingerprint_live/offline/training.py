@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from ..atomic_write import atomic_path, write_bytes, write_text
 from ..errors import FingerprintError
 from ..features import FPS, NUM_POSE, FeatureSet, frame_features, neutral_shape, transplant
+from ..progress import progress_bar
 from ..windows import full_windows, series, window_at
 from .augment import CameraVariation, vary
 from .avatar_render import rendered_clip
@@ -99,7 +99,7 @@ def prepare(clips: list[Clip], progress: bool = True,
     and, for each of ``portraits``, the clip rendered through the default avatar onto it
     (rendered once, then cached: slow the first time)."""
     out = []
-    for clip in tqdm(clips, desc="landmarks", unit="clip", disable=not progress):
+    for clip in progress_bar(clips, desc="landmarks", unit="clip", quiet=not progress):
         prepared = PreparedClip.of(clip.identity, extract_clip(clip.path))
         if prepared is None:
             continue
@@ -206,7 +206,7 @@ def train(clips: list[PreparedClip], config: TrainConfig, progress: bool = True)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=config.steps)
     losses = []
     model.train()
-    bar = tqdm(range(config.steps), desc="train", unit="step", disable=not progress)
+    bar = progress_bar(range(config.steps), desc="train", unit="step", quiet=not progress)
     for _ in bar:
         batch, ids, tids = sampler.sample()
         emb = model(torch.from_numpy(batch))
@@ -297,7 +297,7 @@ def fit_center(model_dir: str | Path, clips: list[PreparedClip], progress: bool 
     write_text(meta_path, json.dumps(meta, indent=2) + "\n")
     embedder = Embedder(model_dir)
     total, count = 0.0, 0
-    for clip in tqdm(clips, desc="centre", unit="clip", disable=not progress):
+    for clip in progress_bar(clips, desc="centre", unit="clip", quiet=not progress):
         emb, _ = embedder.embed_clip(clip.times, clip.points)
         if len(emb):
             total, count = total + emb.sum(0), count + len(emb)
