@@ -415,3 +415,39 @@ def test_many_concurrent_offers_get_the_bound_then_a_clear_refusal() -> None:
     assert bomb[0] in (400, 503) and ("bomb" in bomb[1]["error"] or "busy" in bomb[1]["error"])
     assert sorted(rest) == [200, 200, 503, 503, 503, 503], rest
     assert all("busy" in body["error"] for status, body in answers[1:] if status == 503)
+
+
+def test_malformed_offer_bodies_get_a_4xx_and_nothing_breaks(caplog) -> None:
+    """Deep nesting used to end in a RecursionError and a 500; the body's shape is measured
+    before it is parsed now, and every malformed body gets a 4xx JSON error."""
+    from aiohttp import ClientSession
+
+    bodies = {
+        "nested arrays": b"[" * 100_000, "nested objects": b'{"a":' * 100_000,
+        "nested, closed": b"[" * 5000 + b"]" * 5000,
+        "a string never closed": b'{"sdp": "v=0' + b'\\"' * 100_000,
+        "many values": b'{"sdp": [' + b'"x",' * 100_000 + b'"x"], "type": "offer"}',
+        "not UTF-8": b'{"sdp": "\xff\xfe", "type": "offer"}', "empty": b"",
+        "cut": b'{"sdp": "v=0", "type": "off', "a list": b'["offer"]',
+        "a number too long": b'{"seconds": ' + b"9" * 5000 + b"}",
+    }
+
+    async def post_all(port: int) -> dict[str, tuple[int, dict]]:
+        out = {}
+        async with ClientSession() as http:
+            for name, body in bodies.items():
+                async with http.post(f"http://127.0.0.1:{port}/offer", data=body,
+                                     headers={"Content-Type": "application/json"}) as response:
+                    out[name] = response.status, await response.json(content_type=None)
+            async with http.get(f"http://127.0.0.1:{port}/config") as alive:
+                out["alive"] = alive.status, {}
+        return out
+
+    with serving(ServeConfig()) as port:
+        answers = asyncio.run(post_all(port))
+    assert answers.pop("alive")[0] == 200
+    for name, (status, body) in answers.items():
+        assert 400 <= status < 500 and isinstance(body.get("error"), str), (name, status, body)
+    assert "nested deeper" in answers["nested arrays"][1]["error"]
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, errors
