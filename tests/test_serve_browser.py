@@ -207,6 +207,15 @@ def test_offers_and_uploads_are_checked() -> None:
         assert status == 400 and "enrollment" in body["error"]
         status, body = post(sdp="v=0", avatar="%%% not base64")
         assert status == 400 and "base64" in body["error"]
+        status, body = asyncio.run(_post(f"http://127.0.0.1:{port}/session/nobody/end"))
+        assert status == 404 and "no such call" in body["error"]
+
+
+async def _post(url: str) -> tuple[int, dict]:
+    from aiohttp import ClientSession
+
+    async with ClientSession() as http, http.post(url) as response:
+        return response.status, await response.json()
 
 
 def test_the_page_gets_its_config_and_a_favicon() -> None:
