@@ -308,10 +308,10 @@ def test_the_owner_decides_what_a_mismatch_does_not_the_caller(enrollment, tmp_p
             stranger[policy] = asyncio.run(call_serve(
                 port, VideoFileTrack([clip(OTHER_FACE)], loops=0), 7, policy=policy))
     slate = _late(stranger["block"])
-    assert len(slate) > 50 and all(is_slate(f) for f in slate), \
+    assert len(slate) >= 20 and all(is_slate(f) for f in slate), \
         f"{sum(is_slate(f) for f in slate)} of {len(slate)} late frames were the slate"
     flagged = _late(stranger["flag"])
-    assert len(flagged) > 50 and all(has_banner(f) and not is_slate(f) for f in flagged)
+    assert len(flagged) >= 20 and all(has_banner(f) and not is_slate(f) for f in flagged)
     lines = [r.getMessage() for r in caplog.records if r.name == "fingerprint_live.serve"]
     started = [m for m in lines if " started: " in m]
     ended = [m for m in lines if " ended after " in m]
