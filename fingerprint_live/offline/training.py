@@ -238,8 +238,8 @@ def export(model, out_dir: str | Path, info: dict, features: FeatureSet) -> Path
 def to_onnx(model: torch.nn.Module, channels: int, path: Path) -> None:
     """``model`` as one ONNX file (weights inside), input ``windows (batch, WINDOW, channels)``.
 
-    torch.export's exporter, the supported one (TorchScript's is deprecated since torch 2.9;
-    it needs the ``onnxscript`` package of the ``[train]`` extra). Along the way that exporter
+    torch.export's exporter, the supported one (torch 2.9 made it the default and deprecated
+    TorchScript's; it needs the ``onnxscript`` package of the ``[train]`` extra). On the way it
     logs the torchvision operators it skips and trips over a deprecation in its own pytree
     code; neither concerns this model, so both are kept off the user's terminal.
     """
