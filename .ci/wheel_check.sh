@@ -38,7 +38,9 @@ else:
     raise SystemExit("serve did not answer")
 page = urllib.request.urlopen("http://127.0.0.1:18765/").read().decode()
 script = urllib.request.urlopen("http://127.0.0.1:18765/app.js").read().decode()
+plot = urllib.request.urlopen("http://127.0.0.1:18765/plot.js").read().decode()
 assert "fingerprint-live" in page and "offer" in script and config["enrollment"] == "page"
+assert "EvidencePlot" in plot and config["policy"] == "block"
 print("wheel: serve answers from outside the repository")
 PY
 echo "wheel: enroll, verify, animate and serve work from $work"

@@ -26,7 +26,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from fingerprint_live.embedder import Embedder
 from fingerprint_live.face_descriptor import FaceDescriptor
@@ -35,6 +34,7 @@ from fingerprint_live.offline.clip_stream import play
 from fingerprint_live.offline.evaluation import Scored, embed_clips
 from fingerprint_live.offline.manifest import read_manifest
 from fingerprint_live.offline.metrics import pooled_by_person
+from fingerprint_live.progress import progress_bar
 from fingerprint_live.verifier import StreamingVerifier
 
 #: Other people whose motion drives each face swap, per call.
@@ -75,7 +75,7 @@ def fold_run(fold: Path, descriptor: FaceDescriptor) -> dict:
            "pairs": {v: {"original": [], "grown": []} for v in probes}}
     rng = np.random.default_rng(0)
     people = sorted(by_person)
-    for person in tqdm(people, desc=fold.name, unit=" person"):
+    for person in progress_bar(people, desc=fold.name, unit="person"):
         recs = by_person[person]
         if len(recs) < 2:
             continue

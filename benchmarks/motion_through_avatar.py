@@ -22,12 +22,12 @@ import json
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from fingerprint_live.features import CORE, FeatureSet, frame_features
 from fingerprint_live.offline.avatar_render import rendered_clip
 from fingerprint_live.offline.clip_landmarks import extract_clip
 from fingerprint_live.offline.manifest import read_manifest
+from fingerprint_live.progress import progress_bar
 
 #: The core points' regions, by position in ``features.CORE``.
 REGIONS = {"lips": range(0, 6), "eyes": range(6, 14), "brows": range(14, 18),
@@ -60,7 +60,7 @@ def main() -> None:
     clips = read_manifest(Path(args.manifest))
     spaces = {s: FeatureSet(points="core23", space=s) for s in ("image", "head")}
     per_clip: dict[str, list[np.ndarray]] = {s: [] for s in spaces}
-    for clip in tqdm(clips, desc="clips", unit="clip"):
+    for clip in progress_bar(clips, desc="clips", unit="clip"):
         driver, avatar = extract_clip(clip.path), rendered_clip(clip.path)
         n = min(len(driver), len(avatar))
         both = driver.found[:n] & avatar.found[:n]

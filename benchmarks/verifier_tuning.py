@@ -35,7 +35,6 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from fingerprint_live.decision import DecisionConfig, SequentialDecision, Signal, State
 from fingerprint_live.embedder import Embedder
@@ -49,6 +48,7 @@ from fingerprint_live.offline.evaluation import (
     takeover_streams,
 )
 from fingerprint_live.offline.manifest import read_manifest
+from fingerprint_live.progress import progress_bar
 from fingerprint_live.verifier import DECISIONS, RECEIVER_SETTINGS, SIGNAL_SETS, VerifierConfig
 
 #: name -> (signals, view, long streams): what the camera side weighs, and the receiver's
@@ -91,8 +91,8 @@ def record(fold: Path, name: str) -> list[Stream]:
                             descriptor, enrolled_from="camera")
     config = VerifierConfig(signals=SIGNAL_SETS[signals], view=view)
     out = []
-    for stream in tqdm(takeover_streams(scored, long=long), desc=f"{fold.name} {name}",
-                       unit=" stream"):
+    for stream in progress_bar(takeover_streams(scored, long=long), desc=f"{fold.name} {name}",
+                               unit="stream"):
         _, _, switch, end, verifier = run_takeover(scored, stream, embedder, config,
                                                    descriptor.info if descriptor else None,
                                                    whole=True)
@@ -276,7 +276,7 @@ def main() -> int:
         signals = SIGNAL_SETS[SETS[name][0]]
         folds = [record(f, name) for f in fold_dirs]
         table = [(cfg, [fold_stats(f, cfg, signals) for f in folds])
-                 for cfg in tqdm(list(grid(name)), desc=f"replay {name}", unit="setting")]
+                 for cfg in progress_bar(list(grid(name)), desc=f"replay {name}", unit="setting")]
         tables[name] = [(cfg, combine(stats)) for cfg, stats in table]
         shipped = SHIPPED.get(name, DECISIONS[signals])
         everyone = list(range(len(folds)))

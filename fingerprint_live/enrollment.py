@@ -33,7 +33,6 @@ import base64
 import binascii
 import hashlib
 import json
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -41,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic_write import write_bytes
 from .errors import EnrollmentError
 from .landmarks import NUM_POINTS
 
@@ -263,9 +263,7 @@ class Enrollment:
 
     def save(self, path: str | Path) -> None:
         """Write the file atomically (a crash leaves the old file or the new, never half)."""
-        tmp = Path(f"{path}.tmp")
-        tmp.write_bytes(self.to_bytes())
-        os.replace(tmp, path)
+        write_bytes(path, self.to_bytes())
 
     def to_bytes(self) -> bytes:
         """The file's content: the magic line, the JSON body, its digest."""

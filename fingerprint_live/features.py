@@ -96,18 +96,25 @@ def head_frame(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     The axes come from the eye corners (x) and the nose bridge to below the nose (y), so no
     template face is needed. The scale is the RMS 3-D spread of the rigid points, which does not
-    change when the head turns.
+    change when the head turns. A degenerate face (eye corners on one point, the nose line along
+    the eye line, no spread) has no pose: its frame is NaN, as a frame without a face is, so
+    nothing downstream divides by zero.
     """
     rigid = points[..., _RIGID, :]
     origin = rigid.mean(axis=-2)
-    scale = np.sqrt(((rigid - origin[..., None, :]) ** 2).sum(-1).mean(-1))
+    scale = _nonzero(np.sqrt(((rigid - origin[..., None, :]) ** 2).sum(-1).mean(-1)))
     x = points[..., _EYE_R, :] - points[..., _EYE_L, :]
-    x /= np.linalg.norm(x, axis=-1, keepdims=True)
+    x = x / _nonzero(np.linalg.norm(x, axis=-1, keepdims=True))
     y = points[..., _SUBNASALE, :] - points[..., _NASION, :]
-    y -= (y * x).sum(-1, keepdims=True) * x
-    y /= np.linalg.norm(y, axis=-1, keepdims=True)
+    y = y - (y * x).sum(-1, keepdims=True) * x
+    y = y / _nonzero(np.linalg.norm(y, axis=-1, keepdims=True))
     z = np.cross(x, y)
     return origin, np.stack([x, y, z], axis=-2), scale
+
+
+def _nonzero(length: np.ndarray) -> np.ndarray:
+    """``length`` with zeros made NaN: dividing by it then gives NaN, never 0/0."""
+    return np.where(length > 0, length, np.nan)
 
 
 def head_angles(rot: np.ndarray) -> np.ndarray:

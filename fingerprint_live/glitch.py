@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic_write import atomic_path
 from .errors import ModelError
 from .features import SUBSET, head_frame, subset_distances
 from .landmarks import FaceLandmarks
@@ -82,12 +83,14 @@ class GlitchDetector:
         return cls(lof, meta)
 
     def save(self, path: str | Path) -> None:
-        """Write the detector; the points are stored as float16 (the scores use exactly those)."""
+        """Write the detector atomically; the points are stored as float16 (the scores use
+        exactly those)."""
         lof = self.lof
-        np.savez_compressed(
-            path, version=np.int32(MODEL_VERSION), subset=SUBSET, k=np.int32(lof.k),
-            offset=np.float64(lof.offset), points=lof.points.astype(np.float16),
-            k_distance=lof.k_distance, lrd=lof.lrd, meta=np.str_(json.dumps(self.meta)))
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # a file: no ".npz" appended
+            np.savez_compressed(
+                fh, version=np.int32(MODEL_VERSION), subset=SUBSET, k=np.int32(lof.k),
+                offset=np.float64(lof.offset), points=lof.points.astype(np.float16),
+                k_distance=lof.k_distance, lrd=lof.lrd, meta=np.str_(json.dumps(self.meta)))
 
     def scores(self, points: np.ndarray) -> np.ndarray:
         """LOF scores of faces ``(N, 468, 3)``: about -1 for ordinary faces, lower is odder."""
@@ -97,7 +100,7 @@ class GlitchDetector:
         """Whether one avatar frame failed: no face in it, or an outlying face shape."""
         if not face.found:
             return True
-        return bool(self.scores(face.points[None])[0] < self.lof.offset)
+        return not self.scores(face.points[None])[0] >= self.lof.offset  # NaN: no face shape
 
 
 class FailureWindow:

@@ -45,15 +45,61 @@ def require_file(path: str | Path) -> Path:
     return path
 
 
+def _reason(exc: Exception) -> str:
+    """FFmpeg's own words for a failure, without its error number and the file name."""
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return text[:1].lower() + text[1:]
+
+
+def cut_short(path: Path) -> bool:
+    """Whether an MP4/MOV file ends before its boxes do, or lacks its index (``moov``).
+
+    A recording that was stopped, or a copy that was cut, ends this way; with the index written
+    last (the default of most recorders), none of its frames can be found.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+        if len(head) < 8 or head[4:8] != b"ftyp":
+            return False
+        end, offset, boxes = fh.seek(0, 2), 0, set()
+        while offset < end:
+            fh.seek(offset)
+            header = fh.read(16)
+            if len(header) < 8:
+                return True
+            size, kind = int.from_bytes(header[:4], "big"), header[4:8]
+            if size == 1 and len(header) == 16:
+                size = int.from_bytes(header[8:16], "big")
+            elif size == 0:
+                size = end - offset
+            if size < 8 or offset + size > end:
+                return True
+            boxes.add(kind)
+            offset += size
+        return b"moov" not in boxes
+
+
+def _unreadable(path: Path, reason: str) -> MediaError:
+    """Why ``path`` gave no frame, in the user's terms where the file's shape tells."""
+    if path.stat().st_size == 0:
+        return MediaError(f"{path}: the file is empty.")
+    if cut_short(path):
+        return MediaError(f"{path}: the file is truncated or damaged (it ends before its index, "
+                          "as a recording that was cut short does); no frame can be read.")
+    return MediaError(f"{path}: not a readable video ({reason}).")
+
+
 def iter_video(path: str | Path) -> Iterator[Frame]:
     """Yield the frames of a video file, or raise :class:`MediaError` saying why it cannot."""
     path = require_file(path)
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, UnicodeDecodeError) as exc:
-        raise MediaError(f"{path}: not a readable video ({exc}).") from exc
+        raise _unreadable(path, _reason(exc)) from exc
     with container:
         if not container.streams.video:
+            if cut_short(path):
+                raise _unreadable(path, "no video stream")
             raise MediaError(f"{path}: the file has no video stream.")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
@@ -78,9 +124,9 @@ def iter_video(path: str | Path) -> Iterator[Frame]:
                 if damage:
                     break
         except av.error.FFmpegError as exc:
-            damage = str(exc)
+            damage = _reason(exc)
         if damage and count == 0:
-            raise MediaError(f"{path}: not a readable video ({damage}).")
+            raise _unreadable(path, damage)
         if damage:
             raise MediaError(
                 f"{path}: the video is damaged after frame {count} ({damage}); frames up to "
@@ -88,6 +134,17 @@ def iter_video(path: str | Path) -> Iterator[Frame]:
             )
     if count == 0:
         raise MediaError(f"{path}: the video has no frames (empty, damaged or truncated?).")
+
+
+def frame_count(path: str | Path) -> int | None:
+    """How many frames the video's header announces, or None when it does not say or cannot be
+    read: for a progress bar's total, never for anything that must be right."""
+    try:
+        with av.open(str(path)) as container:
+            video = container.streams.video
+            return (video[0].frames or None) if video else None
+    except (av.error.FFmpegError, UnicodeDecodeError, OSError):
+        return None
 
 
 def read_image(path: str | Path) -> np.ndarray:

@@ -13,9 +13,11 @@ from .errors import NoFaceError
 from .face_descriptor import FaceDescriptor
 from .features import neutral_shape
 from .growth import DEFAULT_POLICY, Addition, CallHarvest, GrowthPolicy
+from .media import frame_count
 from .offline.clip_descriptors import EVERY, clip_descriptors, describe_on_demand
 from .offline.clip_landmarks import extract_clip
 from .offline.clip_stream import play
+from .progress import progress_bar
 from .verifier import StreamingVerifier
 
 #: Default minimum of usable face motion for an enrollment, in seconds.
@@ -26,29 +28,31 @@ MAX_FACES_PER_VIDEO = 100
 
 def build_enrollment(videos: Sequence[str | Path], embedder: Embedder,
                      descriptor: FaceDescriptor | None = None,
-                     min_seconds: float = MIN_SECONDS) -> Enrollment:
+                     min_seconds: float = MIN_SECONDS, progress: bool = False) -> Enrollment:
     """Enroll the person in ``videos``: their motion and, with ``descriptor``, their face.
 
     Also keeps their median face shape, the neutral the default avatar measures them from.
-    Refuses too little motion, or several faces in view.
+    Refuses too little motion, or several faces in view, before the faces are described. With
+    ``progress``, a bar on stderr for each pass over the frames (landmarks, then faces).
     """
-    embs, faces, shapes, segments = [], [], [], []
-    for video in videos:
-        clip = extract_clip(video)
-        shapes.append(clip.points[clip.found])
-        multi = float((clip.num_faces > 1).mean())
-        if multi > MAX_MULTI_FACE_SHARE:
-            raise NoFaceError(
-                f"{video}: several faces are in view in {multi:.0%} of the frames; enroll with "
-                "only yourself in view."
-            )
-        emb, secs = embedder.embed_clip(clip.times, clip.points)
-        embs.append(emb)
-        if len(emb):
-            segments.append(Segment(Path(video).name, len(emb), secs))
-        if descriptor is not None:
-            every = max(EVERY, -(-len(clip) // MAX_FACES_PER_VIDEO))
-            faces.append(clip_descriptors(video, clip, descriptor, every).vectors)
+    clips, embs, shapes, segments = [], [], [], []
+    counts = [frame_count(v) for v in videos]
+    total = sum(counts) if all(counts) else None  # type: ignore[arg-type]
+    with progress_bar(desc="landmarks", unit="frame", total=total, quiet=not progress) as bar:
+        for video in videos:
+            clip = extract_clip(video, on_frames=bar.update)
+            shapes.append(clip.points[clip.found])
+            multi = float((clip.num_faces > 1).mean())
+            if multi > MAX_MULTI_FACE_SHARE:
+                raise NoFaceError(
+                    f"{video}: several faces are in view in {multi:.0%} of the frames; enroll "
+                    "with only yourself in view."
+                )
+            emb, secs = embedder.embed_clip(clip.times, clip.points)
+            clips.append(clip)
+            embs.append(emb)
+            if len(emb):
+                segments.append(Segment(Path(video).name, len(emb), secs))
     seconds = sum(s.seconds for s in segments)
     if seconds < min_seconds or not segments:
         raise NoFaceError(
@@ -58,6 +62,13 @@ def build_enrollment(videos: Sequence[str | Path], embedder: Embedder,
         )
     appearance = None
     if descriptor is not None:
+        faces = []
+        with progress_bar(desc="faces", unit="frame", total=sum(len(c) for c in clips),
+                          quiet=not progress) as bar:
+            for video, clip in zip(videos, clips, strict=True):
+                every = max(EVERY, -(-len(clip) // MAX_FACES_PER_VIDEO))
+                faces.append(clip_descriptors(video, clip, descriptor, every,
+                                              on_frames=bar.update).vectors)
         vectors = np.concatenate(faces)
         if len(vectors) == 0:
             raise NoFaceError("no frame of the video(s) shows exactly one face to describe; "

@@ -33,6 +33,7 @@ OTHER_FACE = MEAD.format("W009", "happy_level3_001")
 
 SLATE = np.array([28, 28, 36])
 AMBER = np.array([235, 170, 20])
+RED = np.array([200, 30, 30])
 
 
 def enroll_m030(embedder: Embedder, descriptor: FaceDescriptor | None = None) -> Enrollment:
@@ -53,3 +54,9 @@ def has_mark(image: np.ndarray) -> bool:
     """The amber "verifying" band along the bottom edge."""
     band = image[-6:].reshape(-1, 3).astype(int)
     return bool((np.abs(band - AMBER).max(axis=1) < 40).mean() > 0.7)
+
+
+def has_banner(image: np.ndarray) -> bool:
+    """The red warning band along the top edge (a flagged avatar), above its text."""
+    band = image[1:4].reshape(-1, 3).astype(int)
+    return bool((np.abs(band - RED).max(axis=1) < 40).mean() > 0.7)

@@ -20,6 +20,7 @@ from fingerprint_live.avatar.base import AvatarFrame
 from fingerprint_live.avatar.default_avatar import DefaultAvatar
 from fingerprint_live.avatar.portrait import load_portrait
 from fingerprint_live.errors import ModelError
+from fingerprint_live.features import SUBSET
 from fingerprint_live.glitch import FailureWindow, GlitchDetector, shape_features
 from fingerprint_live.guard import Action, GuardConfig, Policy, decide
 from fingerprint_live.landmarks import FaceLandmarks, LandmarkExtractor
@@ -101,6 +102,25 @@ def test_held_out_real_faces_pass_and_distorted_ones_fail(
     for broken in (jitter, stretched, mouth):
         assert np.mean(detector.scores(broken) < offset) >= 0.9
     assert detector.failed(FaceLandmarks(None, 0, 256, 256))  # no face is a failure too
+
+
+def test_a_face_without_extent_has_no_shape_and_fails_without_a_warning(
+        detector: GlitchDetector, held_out: np.ndarray) -> None:
+    """All landmarks on one point (or the eye corners on one): no pose, no scale. Such a face
+    must not reach a division (0/0 warned from features.py), and it is a failed avatar frame."""
+    from fingerprint_live.features import FeatureSet, frame_features, head_frame
+
+    collapsed = np.zeros((1, 468, 3))
+    eyes_on_one_point = held_out[:1].copy()
+    eyes_on_one_point[0, 263] = eyes_on_one_point[0, 33]
+    with np.errstate(all="raise"):  # a 0/0 anywhere would raise here
+        for face in (collapsed, eyes_on_one_point):
+            assert np.isnan(head_frame(face)[1]).all(), "no pose"
+            # a NaN channel makes the row a frame without a face for resampling
+            assert np.isnan(frame_features(face, FeatureSet("core23", "image+head"))).any()
+            assert detector.failed(FaceLandmarks(face[0], 1, 256, 256))
+        assert np.isnan(shape_features(collapsed)).all(), "no scale"
+        assert np.isfinite(shape_features(held_out[:3])).all(), "real faces are unchanged"
 
 
 def test_an_exaggerated_avatar_warp_is_flagged(detector: GlitchDetector) -> None:
@@ -219,7 +239,8 @@ def test_fit_glitch_fits_a_detector_that_loads_and_holds_its_false_flag_rate(tmp
     assert main(["fit-glitch", "--manifest", str(manifest), "-o", str(out), "--points", "100",
                  "--quiet", "--json"]) == 0
     fitted = GlitchDetector.load(out)
-    assert fitted.lof.points.shape == (100, shape_features(np.zeros((1, 468, 3))).shape[1])
+    pairs = len(SUBSET) * (len(SUBSET) - 1) // 2  # the detector reads SUBSET's distances
+    assert fitted.lof.points.shape == (100, pairs)
     assert fitted.meta["held_out"]["frames"] > 0
     assert fitted.meta["held_out"]["false_flag"] <= 0.05  # it chose its threshold there
     assert len(fitted.meta["held_out"]["identities"]) == 2  # a quarter of 8 identities

@@ -6,12 +6,15 @@ Run as real processes, so that what native code writes to file descriptor 2 is s
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 from live_helpers import ENROLL, GENUINE
 from shared_data import clip
+
+from fingerprint_live.media import iter_video
 
 NATIVE_NOISE = ("W0000", "XNNPACK", "absl::InitializeLog", "inference_feedback_manager")
 
@@ -24,9 +27,10 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
 def test_enroll_and_verify_print_only_what_they_mean(tmp_path) -> None:
     fpe = tmp_path / "me.fpe"
     enrolled = run("enroll", *[str(clip(p)) for p in ENROLL[:3]], "-o", str(fpe),
-                   "--min-seconds", "5", "--json")
+                   "--min-seconds", "5", "--json", "--quiet")
     assert enrolled.returncode == 0, enrolled.stderr
     assert json.loads(enrolled.stdout)["faces"] > 0
+    assert "frame/s" not in enrolled.stderr, "--quiet draws no progress bar"
     verified = run("verify", "--enrollment", str(fpe), str(clip(GENUINE)))
     assert verified.returncode == 0, verified.stderr
     assert verified.stdout.strip().splitlines()[-1] == "verdict: VERIFIED"
@@ -35,6 +39,20 @@ def test_enroll_and_verify_print_only_what_they_mean(tmp_path) -> None:
     human = run("enroll", *[str(clip(p)) for p in ENROLL[:3]], "-o", str(fpe),
                 "--min-seconds", "5")
     assert human.stdout.startswith("enrolled 3 video(s)") and "face:" in human.stdout
+    frames = sum(1 for p in ENROLL[:3] for _ in iter_video(clip(p)))
+    for bar in ("landmarks", "faces"):  # on stderr, as animate's, the unit spaced off
+        assert re.search(rf"{bar}: 100%.*\| {frames}/{frames} \[.*\d frame/s\]",
+                         human.stderr), human.stderr
+    assert not re.search(r"\dframe|s/ frame", human.stderr), human.stderr
+
+
+def test_every_progress_bar_is_drawn_one_way() -> None:
+    """tqdm is used through fingerprint_live.progress only: one look, one unit style."""
+    root = Path(__file__).parents[1]
+    users = [p.relative_to(root).as_posix() for folder in ("fingerprint_live", "benchmarks")
+             for p in (root / folder).rglob("*.py") if "from tqdm" in p.read_text()
+             or "import tqdm" in p.read_text()]
+    assert users == ["fingerprint_live/progress.py"], users
 
 
 def test_bad_arguments_are_refused_in_one_line(tmp_path) -> None:

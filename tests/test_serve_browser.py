@@ -10,13 +10,15 @@ import asyncio
 import io
 import json
 import os
+import re
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
-from live_helpers import GENUINE, IMPOSTOR
+from live_helpers import GENUINE, IMPOSTOR, OTHER_FACE, has_banner, is_slate
 from PIL import Image
 from serve_helpers import (
     FLAGS,
@@ -34,53 +36,157 @@ from fingerprint_live.enrollment import Enrollment
 from fingerprint_live.serve import ServeConfig
 
 
-@pytest.mark.slow
-def test_the_page_enrolls_then_shows_the_avatar_and_a_verdict(tmp_path) -> None:
-    executable = chromium()
+def _playwright():
     try:
-        from playwright import sync_api as playwright
+        from playwright import sync_api
     except ImportError:
         if os.environ.get("CI") == "true":
             pytest.fail("playwright is missing: it is in the dev extras")
         pytest.skip("needs playwright (pip install -e '.[dev]')")
-    camera = tmp_path / "camera.y4m"
-    write_y4m(clip(GENUINE), camera)
-    with serving(ServeConfig()) as port, playwright.sync_playwright() as pw:
+    return sync_api
+
+
+@contextmanager
+def _page(port: int, camera: Path):
+    """A headless Chromium page of the server at ``port``, ``camera`` as its webcam."""
+    executable, playwright = chromium(), _playwright()
+    with playwright.sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=executable, headless=True,
             args=[*FLAGS, f"--use-file-for-fake-video-capture={camera}"])
         try:
-            page = browser.new_page()
+            page = browser.new_page(viewport={"width": 900, "height": 1100})
             page.goto(f"http://127.0.0.1:{port}/")
-            page.fill("#seconds", "4")
-            page.click("#start")
-            page.wait_for_function(
-                "document.getElementById('phase').textContent.startsWith('Enrolled')",
-                timeout=40_000)
-            page.wait_for_function(
-                "/State: (VERIFIED|MISMATCH)/.test(document.getElementById('status').textContent)",
-                timeout=30_000)
-            size = page.evaluate(
-                "() => [document.getElementById('remote').videoWidth, "
-                "document.getElementById('remote').videoHeight]")
-            frames = page.evaluate("shownFrames")
-            status = page.text_content("#status")
-            error = page.text_content("#error")
-            saved = page.evaluate("""async () => {
-                const link = document.getElementById('save');
-                if (link.hidden) return null;
-                const bytes = await (await fetch(link.href)).arrayBuffer();
-                return Array.from(new Uint8Array(bytes)); }""")
+            yield page
         finally:
             browser.close()
+
+
+#: The phase line's text while each state holds (it follows the state).
+PHASE = {"VERIFIED": "Verified", "MISMATCH": "Not the enrolled user", "WARMING_UP": "Verifying",
+         "SUSPECT": "Checking", "NO_FACE": "No face"}
+
+
+@pytest.mark.slow
+def test_the_page_enrolls_then_shows_the_avatar_and_a_verdict(tmp_path) -> None:
+    camera = tmp_path / "camera.y4m"
+    write_y4m(clip(GENUINE), camera)
+    with serving(ServeConfig()) as port, _page(port, camera) as page:
+        assert page.is_visible("#policy") and page.is_visible("#seconds")
+        page.fill("#seconds", "4")
+        page.click("#start")
+        assert page.is_visible("#progress"), "the page records: its progress shows"
+        page.wait_for_function("!document.getElementById('enrolled').hidden", timeout=40_000)
+        page.wait_for_function(
+            "/State: (VERIFIED|MISMATCH)/.test(document.getElementById('status').textContent)",
+            timeout=30_000)
+        size = page.evaluate(
+            "() => [document.getElementById('remote').videoWidth, "
+            "document.getElementById('remote').videoHeight]")
+        frames = page.evaluate("shownFrames")
+        status, phase = page.evaluate(
+            "[document.getElementById('status').textContent, "
+            "document.getElementById('phase').textContent]")
+        error = page.text_content("#error")
+        enrolled = page.text_content("#enrolled-text")
+        saved = page.evaluate("""async () => {
+            const bytes = await (await fetch(document.getElementById('save').href)).arrayBuffer();
+            return Array.from(new Uint8Array(bytes)); }""")
     assert size == [256, 256], "the page must show the avatar stream"
     assert frames > 50, f"only {frames} avatar frames were shown"
     assert "fps" in status and "latency" in status and "evidence" in status, status
     assert "VERIFIED at" in status and "others see" in status, status
+    state = status.split("State: ", 1)[1].split()[0]
+    assert phase.startswith(PHASE[state]), (state, phase)
     assert not error, error
-    assert saved is not None, "after enrolling, the page offers to save the enrollment"
+    assert enrolled.startswith("Enrolled from"), enrolled
     kept = Enrollment.from_bytes(bytes(saved))
     assert kept.appearance is not None and len(kept.motion.vectors) > 0
+
+
+#: The status line and the phase line, read at one moment.
+SHOWN = ("[document.getElementById('status').textContent, "
+         "document.getElementById('phase').textContent]")
+
+#: The evidence plot as drawn: its samples, the lines' rows, and how many pixels of each row
+#: have the line's colour (green for VERIFIED, red for MISMATCH).
+PLOT = """() => {
+    const canvas = document.getElementById('plot');
+    const ctx = canvas.getContext('2d');
+    const count = (y, colour) => {
+        const d = ctx.getImageData(0, y, canvas.width, 1).data;
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4) {
+            if (Math.abs(d[i] - colour[0]) + Math.abs(d[i + 1] - colour[1])
+                + Math.abs(d[i + 2] - colour[2]) < 60) n++;
+        }
+        return n;
+    };
+    const accept = plot.y(plot.bounds[0]), reject = plot.y(plot.bounds[1]);
+    return {samples: plot.samples, bounds: plot.bounds, width: canvas.width,
+            accept: count(accept, [42, 138, 42]), reject: count(reject, [192, 40, 40]),
+            between: count(Math.round((accept + reject) / 2), [42, 138, 42])};
+}"""
+
+
+@pytest.mark.slow
+def test_the_owners_page_verifies_plots_hangs_up_and_calls_again(enrollment, tmp_path,
+                                                                 caplog) -> None:
+    """serve --enrollment: the page offers no policy and records nothing; the phase line
+    follows the state; the evidence is plotted against the two lines the server sends; hang
+    up frees the one slot, so a second call starts without reloading; the server logs one
+    line as each call starts and ends. A screenshot of the first call is kept in tmp_path."""
+    import logging
+
+    caplog.set_level(logging.INFO, logger="fingerprint_live.serve")
+    owner, camera = tmp_path / "owner.fpe", tmp_path / "camera.y4m"
+    enrollment.save(owner)
+    write_y4m(clip(GENUINE), camera)
+    calls = []
+    with serving(ServeConfig(enrollment=owner, max_sessions=1)) as port, \
+            _page(port, camera) as page:
+        assert not page.is_visible("#policy") and not page.is_visible("#seconds")
+        assert "block the avatar" in page.text_content("#policy-owner")
+        for n in (1, 2):
+            page.click("#start")
+            page.wait_for_selector("#hangup", state="visible", timeout=20_000)
+            assert not page.is_visible("#progress"), "no enrollment is recorded here"
+            page.wait_for_function(
+                "/State: VERIFIED/.test(document.getElementById('status').textContent)",
+                timeout=40_000)
+            shown = []  # (status, phase) as the page showed them together, for 2 s
+            for _ in range(20):
+                shown.append(page.evaluate(SHOWN))
+                page.wait_for_timeout(100)
+            drawn = page.evaluate(PLOT)
+            if n == 1:
+                page.screenshot(path=str(tmp_path / "call.png"), full_page=True)
+            page.click("#hangup")
+            page.wait_for_function(
+                "document.getElementById('phase').textContent.startsWith('Call ended')",
+                timeout=10_000)
+            calls.append((shown, drawn, page.text_content("#phase"),
+                          page.is_visible("#hangup"), page.is_enabled("#start"),
+                          page.text_content("#error")))
+    for shown, drawn, ended, hangup_shown, can_start, error in calls:
+        for status, phase in shown:  # the phase line follows the state, whatever it is
+            state = status.split("State: ", 1)[1].split()[0]
+            assert phase.startswith(PHASE[state]), (status, phase)
+        assert "VERIFIED" in {s.split("State: ", 1)[1].split()[0] for s, _ in shown}
+        assert drawn["bounds"] == [1.0, -3.0], "the fused decision's accept and reject lines"
+        scores = [s for _, s in drawn["samples"] if s is not None]
+        assert len(scores) >= 4 and max(scores) >= drawn["bounds"][0], drawn["samples"]
+        assert drawn["accept"] > drawn["width"] // 3 and drawn["reject"] > drawn["width"] // 3
+        assert drawn["between"] < drawn["width"] // 20, "the lines are where the bounds are"
+        assert re.fullmatch(r"Call ended after [\d.]+ s: [A-Z_]+ for its last [\d.]+ s\.",
+                            ended), ended
+        assert not hangup_shown and can_start and not error, (hangup_shown, can_start, error)
+    lines = [r.getMessage() for r in caplog.records if r.name == "fingerprint_live.serve"]
+    assert sum(" started: enrollment the owner's, on mismatch block" in m for m in lines) == 2
+    ended = [m for m in lines if " ended after " in m]
+    assert len(ended) == 2 and all(re.search(r": [A-Z_]+ for the last [\d.]+ s$", m)
+                                   for m in ended), lines
+    assert (tmp_path / "call.png").stat().st_size > 10_000
 
 
 def test_offers_and_uploads_are_checked() -> None:
@@ -101,6 +207,15 @@ def test_offers_and_uploads_are_checked() -> None:
         assert status == 400 and "enrollment" in body["error"]
         status, body = post(sdp="v=0", avatar="%%% not base64")
         assert status == 400 and "base64" in body["error"]
+        status, body = asyncio.run(_post(f"http://127.0.0.1:{port}/session/nobody/end"))
+        assert status == 404 and "no such call" in body["error"]
+
+
+async def _post(url: str) -> tuple[int, dict]:
+    from aiohttp import ClientSession
+
+    async with ClientSession() as http, http.post(url) as response:
+        return response.status, await response.json()
 
 
 def test_the_page_gets_its_config_and_a_favicon() -> None:
@@ -112,7 +227,8 @@ def test_the_page_gets_its_config_and_a_favicon() -> None:
         page = urlopen(f"{base}/").read().decode()
         icon = urlopen(f"{base}/favicon.ico")
         assert icon.status == 200 and b"<svg" in icon.read()
-    assert config == {"enrollment": "page", "seconds": 12.0, "seconds_range": [4.0, 60.0]}
+    assert config == {"enrollment": "page", "policy": "block", "policy_fixed": False,
+                      "seconds": 12.0, "seconds_range": [4.0, 60.0]}
     default = page.split('id="seconds" value="', 1)[1].split('"', 1)[0]
     assert float(default) == config["seconds"], "the page's default recording is the server's"
     readme = (Path(__file__).parents[1] / "README.md").read_text()
@@ -133,9 +249,78 @@ def test_a_fixed_enrollment_cannot_be_replaced_by_a_page(enrollment, tmp_path) -
             type="offer", sdp="v=0", enrollment=owner.read_bytes())))
         with pytest.raises(HTTPError) as missing:
             urlopen(f"http://127.0.0.1:{port}/enrollment/anything")
-    assert config["enrollment"] == "fixed"
+    assert config["enrollment"] == "fixed" and config["policy_fixed"]
     assert status == 400 and "its own enrollment" in body["error"]
     assert missing.value.code == 404
+
+
+async def _offer_sdp(source) -> tuple[object, str]:
+    from aiortc import RTCPeerConnection
+
+    from fingerprint_live.webrtc import rtc_configuration
+
+    pc = RTCPeerConnection(rtc_configuration())
+    pc.addTrack(source)
+    await pc.setLocalDescription(await pc.createOffer())
+    return pc, pc.localDescription.sdp
+
+
+def _refused(port: int, **fields) -> tuple[int, dict]:
+    """An outside aiortc client's real offer with ``fields``, answered without a call."""
+    from fingerprint_live.webrtc import VideoFileTrack
+
+    async def run() -> tuple[int, dict]:
+        pc, sdp = await _offer_sdp(VideoFileTrack([clip(OTHER_FACE)]))
+        try:
+            return await post_offer(port, offer_body(type="offer", sdp=sdp, **fields))
+        finally:
+            await pc.close()
+
+    return asyncio.run(run())
+
+
+def _late(call, after: float = 3.0) -> list[np.ndarray]:
+    """The frames that came ``after`` seconds past the first (the verdict has had its time)."""
+    return [f for f, t in zip(call.frames, call.arrivals, strict=True)
+            if t >= call.arrivals[0] + after]
+
+
+@pytest.mark.slow
+def test_the_owner_decides_what_a_mismatch_does_not_the_caller(enrollment, tmp_path,
+                                                               caplog) -> None:
+    """serve --enrollment: a stranger (another face) in an outside aiortc client. Asking for
+    "only flag" is refused (403) and opens no call; without asking, the far side gets the
+    slate. With the owner's --policy flag, the same stranger gets the flagged avatar, and
+    asking for "block" is refused as well: the policy is the owner's either way."""
+    import logging
+
+    from fingerprint_live.webrtc import VideoFileTrack
+
+    caplog.set_level(logging.INFO, logger="fingerprint_live.serve")
+    owner = tmp_path / "owner.fpe"
+    enrollment.save(owner)
+    stranger = {}
+    for policy in ("block", "flag"):
+        with serving(ServeConfig(enrollment=owner, policy=policy, max_sessions=1)) as port:
+            other = "flag" if policy == "block" else "block"
+            status, body = _refused(port, policy=other)
+            assert status == 403 and "owner decides" in body["error"], (status, body)
+            stranger[policy] = asyncio.run(call_serve(
+                port, VideoFileTrack([clip(OTHER_FACE)], loops=0), 7, policy=policy))
+    slate = _late(stranger["block"])
+    assert len(slate) >= 20 and all(is_slate(f) for f in slate), \
+        f"{sum(is_slate(f) for f in slate)} of {len(slate)} late frames were the slate"
+    flagged = _late(stranger["flag"])
+    assert len(flagged) >= 20 and all(has_banner(f) and not is_slate(f) for f in flagged)
+    lines = [r.getMessage() for r in caplog.records if r.name == "fingerprint_live.serve"]
+    started = [m for m in lines if " started: " in m]
+    ended = [m for m in lines if " ended after " in m]
+    assert len(started) == len(ended) == 2, lines
+    assert "enrollment the owner's, on mismatch block" in started[0]
+    assert "on mismatch flag" in started[1]
+    assert all(re.search(r"ended after [\d.]+ s: [A-Z_]+ for the last [\d.]+ s", m)
+               for m in ended), ended
+    assert sum("refused an offer that asked for policy" in m for m in lines) == 2, lines
 
 
 def test_sessions_are_bounded_with_a_clear_refusal() -> None:

@@ -173,3 +173,36 @@ def test_a_model_of_other_features_is_read_and_used_as_its_card_says(clips, tmp_
     emb, seconds = embedder.embed_clip(marks.times, marks.points)
     assert seconds > 2 and emb.shape[1] == embedder.info.dimension and len(emb) >= 3
     np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-4)
+
+
+@pytest.mark.parametrize("pose_width", [0, 8])
+def test_the_exported_model_computes_what_the_trained_one_does(tmp_path, pose_width) -> None:
+    """The supported exporter (torch.export), with no warning from this project's code: one
+    self-contained ONNX file whose outputs are the network's, at any batch size."""
+    import warnings
+
+    import onnxruntime as ort
+
+    from fingerprint_live.offline.embedder_net import MotionEmbedder
+    from fingerprint_live.offline.training import export
+
+    features = FeatureSet("core23", "image")
+    pose = list(range(features.channels - 6, features.channels))
+    torch.manual_seed(3)
+    model = MotionEmbedder(features.channels, pose=pose, pose_width=pose_width).eval()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        path = export(model, tmp_path / "model", {"steps": 0}, features)
+    ours = [f"{w.filename}:{w.lineno} {w.message}" for w in caught
+            if "fingerprint_live" in w.filename or issubclass(w.category, DeprecationWarning)]
+    assert not ours, ours
+    assert sorted(p.name for p in path.parent.iterdir()) == ["embedder.json", "embedder.onnx"]
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    for batch in (1, 7):
+        windows = rng.normal(size=(batch, WINDOW, features.channels)).astype(np.float32)
+        (got,) = session.run(None, {"windows": windows})
+        with torch.no_grad():
+            want = model(torch.from_numpy(windows)).numpy()
+        np.testing.assert_allclose(got, want, atol=1e-5)
+    assert Embedder(path.parent, device="cpu").info.dimension == want.shape[1]

@@ -16,14 +16,16 @@ from pathlib import Path
 
 import av
 import numpy as np
-from tqdm import tqdm
 
 from fingerprint_live.avatar.base import AvatarEngine
 from fingerprint_live.avatar.portrait import find_face, load_portrait
 
-from ..errors import FingerprintError, MediaError, NoFaceError
+from ..atomic_write import atomic_path
+from ..errors import FingerprintError, NoFaceError
 from ..landmarks import LandmarkExtractor
 from ..media import Frame, iter_video
+from ..progress import progress_bar
+from . import output_path
 
 #: Output sizes accepted by ``--size`` (even, for yuv420p).
 SIZES = range(64, 1025, 2)
@@ -54,26 +56,28 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def run(args: argparse.Namespace) -> int:
     if args.size not in SIZES:
         raise FingerprintError(f"--size must be an even number from 64 to 1024, not {args.size}.")
-    if not args.output.parent.is_dir():
-        raise MediaError(f"{args.output.parent}: no such folder for the output video.")
+    output = output_path(args.output, "output video")
     portrait = load_portrait(args.avatar)
     engine = _engine(args, portrait)
     frames = iter_video(args.driver)
     head = list(islice(frames, 10))
     rate = _frame_rate(head)
     total = held = 0
-    with LandmarkExtractor() as extractor, _Writer(args.output, engine.size, rate) as writer:
-        for frame in tqdm(chain(head, frames), desc="animate", unit="frame",
-                          disable=args.quiet):
-            result = engine.render(frame.image, extractor.process(frame.image))
-            writer.write(result.image)
-            total += 1
-            held += result.held
-    if held == total:
-        args.output.unlink(missing_ok=True)  # a still portrait is not an animation
-        raise NoFaceError(f"{args.driver}: no face was found in any of its {total} frames, so "
-                          "nothing moves the avatar; use a video of a face seen from the front.")
-    print(f"wrote {args.output}: {total} frames at {float(rate):.2f} fps, "
+    # Written beside the output and renamed at the end: a driver that breaks half-way (or
+    # holds no face) leaves no playable part behind, and an older output stays as it was.
+    with atomic_path(output) as partial:
+        with LandmarkExtractor() as extractor, _Writer(partial, engine.size, rate) as writer:
+            for frame in progress_bar(chain(head, frames), desc="animate", unit="frame",
+                                  quiet=args.quiet):
+                result = engine.render(frame.image, extractor.process(frame.image))
+                writer.write(result.image)
+                total += 1
+                held += result.held
+        if held == total:  # a still portrait is not an animation
+            raise NoFaceError(f"{args.driver}: no face was found in any of its {total} frames, "
+                              "so nothing moves the avatar; use a video of a face seen from the "
+                              "front.")
+    print(f"wrote {output}: {total} frames at {float(rate):.2f} fps, "
           f"{held} held for lack of a face", file=sys.stderr)
     return 0
 

@@ -10,7 +10,7 @@ from ..errors import FingerprintError
 from ..face_descriptor import FaceDescriptor
 from ..growth import grow
 from ..video_enrollment import MIN_SECONDS, build_enrollment, recording_addition
-from . import report
+from . import output_path, report
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -37,6 +37,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--min-seconds", type=float, default=MIN_SECONDS,
                    help="usable face motion needed (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bars (the first pass over a video reads every frame; "
+                   "later ones read the cached landmarks)")
     p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     return p
 
@@ -49,10 +52,11 @@ def run(args: argparse.Namespace) -> int:
     if not args.videos or not args.output:
         raise FingerprintError("give the videos to enroll and -o FILE (or --add / --reset "
                                "an existing enrollment).")
+    output = output_path(args.output, "enrollment")
     embedder = Embedder(args.model)
     enrollment = build_enrollment(args.videos, embedder, FaceDescriptor(args.model),
-                                  args.min_seconds)
-    enrollment.save(args.output)
+                                  args.min_seconds, progress=not args.quiet)
+    enrollment.save(output)
     faces = enrollment.appearance.vectors if enrollment.appearance is not None else ()
     summary = {"output": args.output, "seconds": round(enrollment.seconds, 1),
                "windows": len(enrollment.motion.vectors), "faces": len(faces),

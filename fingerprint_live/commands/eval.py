@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
+from ..atomic_write import write_text
 from ..decision import Signal
 from ..embedder import Embedder
 from ..errors import FingerprintError
@@ -13,7 +13,7 @@ from ..features import to_head
 from ..offline.evaluation import embed_clips, evaluate_pairs, evaluate_takeover
 from ..offline.manifest import read_manifest
 from ..verifier import RECEIVER_SETTINGS, SIGNAL_SETS, VerifierConfig
-from . import report
+from . import output_path, report
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -70,6 +70,7 @@ def avatar_shape():
 
 
 def run(args: argparse.Namespace) -> int:
+    output = output_path(args.output, "results")
     uses_face = Signal.APPEARANCE in SIGNAL_SETS[args.signals]
     if uses_face and (args.same_face or args.through_avatar):
         raise FingerprintError("--signals appearance and fused check the driver's own face: "
@@ -104,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
                                 setting=args.setting)
         result["takeover"] = evaluate_takeover(scored, embedder, target, config, appearance,
                                                progress=not args.quiet, long=args.long)
-    Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
+    write_text(output, json.dumps(result, indent=2) + "\n")
     summary = {k: result[k] for k in ("auc", "eer", "tpr_at_fpr_1pct", "n_genuine",
                                       "n_impostor")}
     report(summary, args.json,

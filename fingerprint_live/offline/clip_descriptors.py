@@ -8,13 +8,13 @@ computed once, on the frames its cached landmarks say have a face, and stored as
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..atomic_write import atomic_path
 from ..errors import MediaError
 from ..face_descriptor import FaceDescriptor, face_crop
 from ..landmarks import FaceLandmarks
@@ -37,16 +37,22 @@ class ClipDescriptors:
 
 
 def clip_descriptors(path: str | Path, marks: ClipLandmarks, descriptor: FaceDescriptor,
-                     every: int = EVERY, use_cache: bool = True) -> ClipDescriptors:
-    """Descriptors of every ``every``-th frame of ``path`` where exactly one face was found."""
+                     every: int = EVERY, use_cache: bool = True,
+                     on_frames: Callable[[int], object] | None = None) -> ClipDescriptors:
+    """Descriptors of every ``every``-th frame of ``path`` where exactly one face was found;
+    ``on_frames(n)`` hears of the frames gone through (a progress bar's ``update``)."""
+    tell = on_frames or (lambda n: None)
     key = f"{content_key(path)}-{descriptor.info.model_id[:16]}-e{every}"
     cached = cache_dir() / "descriptors" / f"{key}.npz"
     if use_cache and cached.is_file():
         with np.load(cached) as data:
-            return ClipDescriptors(data["frames"], data["vectors"])
+            result = ClipDescriptors(data["frames"], data["vectors"])
+        tell(len(marks))
+        return result
     wanted = {i for i in range(0, len(marks), every) if marks.num_faces[i] == 1}
     frames, vectors = [], []
     for i, frame in enumerate(iter_video(path)):
+        tell(1)
         if i in wanted:
             face = FaceLandmarks(marks.points[i], 1, marks.width, marks.height)
             frames.append(i)
@@ -55,9 +61,8 @@ def clip_descriptors(path: str | Path, marks: ClipLandmarks, descriptor: FaceDes
                              np.asarray(vectors, np.float32).reshape(-1, 128))
     if use_cache:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(".tmp.npz")
-        np.savez(tmp, frames=result.frames, vectors=result.vectors)
-        os.replace(tmp, cached)
+        with atomic_path(cached) as tmp:
+            np.savez(tmp, frames=result.frames, vectors=result.vectors)
     return result
 
 

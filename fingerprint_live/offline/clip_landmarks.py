@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..atomic_write import atomic_path
 from ..features import neutral_shape, transplant
 from ..landmarks import EXTRACTOR_VERSION, NUM_POINTS, FaceLandmarks, LandmarkExtractor
 from ..media import iter_video, require_file
@@ -72,10 +73,14 @@ def content_key(path: str | Path) -> str:
     return f"{digest.hexdigest()}-v{EXTRACTOR_VERSION}"
 
 
-def extract_clip(path: str | Path, use_cache: bool = True) -> ClipLandmarks:
-    """Landmarks for every frame of ``path``; raises ``MediaError`` for unreadable video."""
+def extract_clip(path: str | Path, use_cache: bool = True,
+                 on_frames: Callable[[int], object] | None = None) -> ClipLandmarks:
+    """Landmarks for every frame of ``path``; raises ``MediaError`` for unreadable video.
+
+    ``on_frames(n)`` is told of every ``n`` frames done (a progress bar's ``update``).
+    """
     return cached_landmarks(content_key(path) if use_cache else None,
-                            lambda extractor: _landmark_frames(path, extractor))
+                            lambda extractor: _landmark_frames(path, extractor), on_frames)
 
 
 def _landmark_frames(path: str | Path, extractor: LandmarkExtractor):
@@ -83,18 +88,23 @@ def _landmark_frames(path: str | Path, extractor: LandmarkExtractor):
         yield extractor.process(frame.image), frame.time
 
 
-def cached_landmarks(key: str | None, frames) -> ClipLandmarks:
+def cached_landmarks(key: str | None, frames,
+                     on_frames: Callable[[int], object] | None = None) -> ClipLandmarks:
     """The cached arrays for ``key``, else run ``frames(extractor)`` and cache the result.
 
-    ``frames`` yields ``(FaceLandmarks, time)`` pairs from one extractor in video mode.
+    ``frames`` yields ``(FaceLandmarks, time)`` pairs from one extractor in video mode;
+    ``on_frames(n)`` hears of the frames done, all at once for a cached clip.
     """
+    tell = on_frames or (lambda n: None)
     cached = cache_dir() / "landmarks" / f"{key}.npz" if key else None
     if cached is not None and cached.is_file():
         with np.load(cached) as data:
-            return ClipLandmarks(
+            clip = ClipLandmarks(
                 data["points"], data["times"], data["num_faces"],
                 int(data["size"][0]), int(data["size"][1]),
             )
+        tell(len(clip))
+        return clip
     points, times, counts = [], [], []
     width = height = 0
     missing = np.full((NUM_POINTS, 3), np.nan, np.float32)
@@ -104,13 +114,13 @@ def cached_landmarks(key: str | None, frames) -> ClipLandmarks:
             points.append(face.points if face.found else missing)
             times.append(time)
             counts.append(face.num_faces)
+            tell(1)
     clip = ClipLandmarks(
         np.stack(points), np.asarray(times, np.float64), np.asarray(counts, np.int8), width, height
     )
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(".tmp.npz")
-        np.savez(tmp, points=clip.points, times=clip.times, num_faces=clip.num_faces,
-                 size=np.array([width, height]))
-        os.replace(tmp, cached)
+        with atomic_path(cached) as tmp:
+            np.savez(tmp, points=clip.points, times=clip.times, num_faces=clip.num_faces,
+                     size=np.array([width, height]))
     return clip

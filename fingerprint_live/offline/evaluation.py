@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from ..appearance import CheckSchedule
 from ..decision import Signal, State
@@ -36,6 +35,7 @@ from ..enrollment import Enrollment, Vectors
 from ..errors import FingerprintError
 from ..face_descriptor import DescriptorInfo, FaceDescriptor
 from ..landmarks import FaceLandmarks
+from ..progress import progress_bar
 from ..verifier import StreamingVerifier, VerifierConfig
 from .avatar_render import rendered_clip
 from .clip_descriptors import ClipDescriptors, clip_descriptors
@@ -93,7 +93,7 @@ def embed_clips(clips: list[Clip], embedder: Embedder, target_shape: np.ndarray 
     """
     own = (enrolled_from is None or enrolled_from == view) and every == 1
     scored, skipped = [], []
-    for clip in tqdm(clips, desc="clips", unit=" clip", disable=not progress):
+    for clip in progress_bar(clips, desc="clips", unit="clip", quiet=not progress):
         try:
             full = VIEWS[view](clip.path)
             marks = full.every(every)
@@ -285,7 +285,7 @@ def evaluate_takeover(scored: list[Scored], embedder: Embedder, target_shape: np
     """
     streams = takeover_streams(scored, impostors_per_pair, long)
     delays, missed, false_mismatches, genuine_seconds, lasting = [], 0, 0, 0.0, []
-    for stream in tqdm(streams, desc="takeover", unit=" stream", disable=not progress):
+    for stream in progress_bar(streams, desc="takeover", unit="stream", quiet=not progress):
         false, delay, switch, end, _ = run_takeover(scored, stream, embedder, config,
                                                     appearance, target_shape)
         false_mismatches += false

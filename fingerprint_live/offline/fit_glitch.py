@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from ..glitch import GlitchDetector, shape_features
 from ..landmarks import LandmarkExtractor
 from ..lof import NoveltyLOF
 from ..media import read_image
+from ..progress import progress_bar
 from .clip_landmarks import extract_clip
 from .manifest import Clip, read_manifest
 
@@ -92,7 +92,7 @@ def fit_detector(manifest: Path, cfg: FitConfig, progress: bool = True) -> Glitc
     held = held_out(clips + stills, 0.25, cfg.seed)
     feats: dict[bool, list[np.ndarray]] = defaultdict(list)
     names: dict[bool, list[str]] = defaultdict(list)
-    for clip in tqdm(clips, desc="clips", unit="clip", disable=not progress):
+    for clip in progress_bar(clips, desc="clips", unit="clip", quiet=not progress):
         is_held = clip.identity in held
         feats[is_held].append(shape_features(clip_frames(clip, cfg.per_clip)))
         names[is_held].append(_relative(clip.path, manifest.parent))

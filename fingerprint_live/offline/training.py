@@ -11,17 +11,20 @@ which poses occur).
 from __future__ import annotations
 
 import json
+import logging
 import math
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
+from ..atomic_write import atomic_path, write_bytes, write_text
 from ..errors import FingerprintError
 from ..features import FPS, NUM_POSE, FeatureSet, frame_features, neutral_shape, transplant
+from ..progress import progress_bar
 from ..windows import full_windows, series, window_at
 from .augment import CameraVariation, vary
 from .avatar_render import rendered_clip
@@ -96,7 +99,7 @@ def prepare(clips: list[Clip], progress: bool = True,
     and, for each of ``portraits``, the clip rendered through the default avatar onto it
     (rendered once, then cached: slow the first time)."""
     out = []
-    for clip in tqdm(clips, desc="landmarks", unit="clip", disable=not progress):
+    for clip in progress_bar(clips, desc="landmarks", unit="clip", quiet=not progress):
         prepared = PreparedClip.of(clip.identity, extract_clip(clip.path))
         if prepared is None:
             continue
@@ -203,7 +206,7 @@ def train(clips: list[PreparedClip], config: TrainConfig, progress: bool = True)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=config.steps)
     losses = []
     model.train()
-    bar = tqdm(range(config.steps), desc="train", unit="step", disable=not progress)
+    bar = progress_bar(range(config.steps), desc="train", unit="step", quiet=not progress)
     for _ in bar:
         batch, ids, tids = sampler.sample()
         emb = model(torch.from_numpy(batch))
@@ -224,16 +227,36 @@ def export(model, out_dir: str | Path, info: dict, features: FeatureSet) -> Path
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = out_dir / "embedder.onnx"
-    dummy = torch.zeros(1, WINDOW, features.channels)
-    torch.onnx.export(
-        model, dummy, str(onnx_path), input_names=["windows"], output_names=["embeddings"],
-        dynamic_axes={"windows": {0: "batch"}, "embeddings": {0: "batch"}}, opset_version=17,
-        dynamo=False,
-    )
+    with atomic_path(onnx_path) as tmp:
+        to_onnx(model, features.channels, tmp)
     meta = {"window": WINDOW, "stride": STRIDE, "fps": FPS, "channels": features.channels,
             "features": features.to_dict(), **info}
-    (out_dir / "embedder.json").write_text(json.dumps(meta, indent=2) + "\n")
+    write_text(out_dir / "embedder.json", json.dumps(meta, indent=2) + "\n")
     return onnx_path
+
+
+def to_onnx(model: torch.nn.Module, channels: int, path: Path) -> None:
+    """``model`` as one ONNX file (weights inside), input ``windows (batch, WINDOW, channels)``.
+
+    torch.export's exporter, the supported one (torch 2.9 made it the default and deprecated
+    TorchScript's; it needs the ``onnxscript`` package of the ``[train]`` extra). On the way it
+    logs the torchvision operators it skips and trips over a deprecation in its own pytree
+    code; neither concerns this model, so both are kept off the user's terminal.
+    """
+    batch = torch.export.Dim("batch")
+    torch_onnx = logging.getLogger("torch.onnx")
+    level = torch_onnx.level
+    torch_onnx.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)",
+                                    category=FutureWarning)
+            torch.onnx.export(model.eval(), (torch.zeros(1, WINDOW, channels),), str(path),
+                              input_names=["windows"], output_names=["embeddings"],
+                              dynamic_shapes={"x": {0: batch}}, opset_version=18, dynamo=True,
+                              external_data=False, verbose=False)
+    finally:
+        torch_onnx.setLevel(level)
 
 
 def export_branches(branch_dirs: list[Path], out_dir: str | Path, info: dict,
@@ -252,11 +275,11 @@ def export_branches(branch_dirs: list[Path], out_dir: str | Path, info: dict,
         branches.append({"space": expected.space, "final_loss": card.get("final_loss")})
     out_dir = Path(out_dir)
     onnx_path = out_dir / "embedder.onnx"
-    onnx_path.write_bytes(join_branches(blobs, [c for _, c in features.branches()],
-                                        features.channels))
+    write_bytes(onnx_path, join_branches(blobs, [c for _, c in features.branches()],
+                                         features.channels))
     meta = {"window": WINDOW, "stride": STRIDE, "fps": FPS, "channels": features.channels,
             "features": features.to_dict(), **info, "branches": branches}
-    (out_dir / "embedder.json").write_text(json.dumps(meta, indent=2) + "\n")
+    write_text(out_dir / "embedder.json", json.dumps(meta, indent=2) + "\n")
     return onnx_path
 
 
@@ -271,12 +294,12 @@ def fit_center(model_dir: str | Path, clips: list[PreparedClip], progress: bool 
     meta_path = Path(model_dir) / "embedder.json"
     meta = json.loads(meta_path.read_text())
     meta.pop("center", None)
-    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    write_text(meta_path, json.dumps(meta, indent=2) + "\n")
     embedder = Embedder(model_dir)
     total, count = 0.0, 0
-    for clip in tqdm(clips, desc="centre", unit="clip", disable=not progress):
+    for clip in progress_bar(clips, desc="centre", unit="clip", quiet=not progress):
         emb, _ = embedder.embed_clip(clip.times, clip.points)
         if len(emb):
             total, count = total + emb.sum(0), count + len(emb)
     meta["center"] = [round(float(v), 6) for v in total / max(count, 1)]
-    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    write_text(meta_path, json.dumps(meta, indent=2) + "\n")

@@ -14,10 +14,10 @@ import json
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from ..embedder import Embedder
 from ..errors import FingerprintError
+from ..progress import progress_bar
 from .evaluation import VIEWS
 from .manifest import Clip
 
@@ -29,7 +29,7 @@ def fit_view_center(model_dir: str | Path, clips: list[Clip], view: str = "avata
     left out."""
     embedder = Embedder(model_dir, threads=2)
     total, count = 0.0, 0
-    for clip in tqdm(clips, desc=f"{view} centre", unit=" clip", disable=not progress):
+    for clip in progress_bar(clips, desc=f"{view} centre", unit="clip", quiet=not progress):
         try:
             marks = VIEWS[view](clip.path)
         except FingerprintError:

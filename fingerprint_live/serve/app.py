@@ -3,22 +3,27 @@
 Signalling follows aiortc's examples: ``POST /offer`` takes the JSON ``{"sdp", "type"}``, with
 optional fields ``policy`` (block or flag), ``seconds`` (the enrollment recording's length),
 ``avatar`` (a portrait, base64) and ``enrollment`` (an ``.fpe`` file, base64), and answers the
-same JSON plus the session's id.
+same JSON plus the session's id. ``POST /session/<id>/end`` hangs up and answers how the call
+went.
 
-Who is authorized: with ``ServeConfig.enrollment`` every session verifies against that file and
-no page can enroll or bring its own; without it each page records its enrollment (and may save
-it, ``GET /enrollment/<session>``) or brings one it saved.
+Who decides: whoever holds the enrollment. With ``ServeConfig.enrollment`` that is the server's
+owner: every session verifies against that file, the owner's ``policy`` says what a mismatch
+does, and no caller can enroll, bring another enrollment or ask for another policy (403).
+Without it each page records its own enrollment (and may save it, ``GET /enrollment/<id>``) or
+brings one it saved: the caller holds the enrollment of their own session, so their ``policy``
+holds there (``ServeConfig.policy`` is only its default).
 
-Limits that keep one page from hurting the server or other sessions: a request body bound, an
-SDP size bound, a bound on live sessions (a clear 503 past it), and uploads checked as images
-or enrollments. The page sends the portrait's bytes, never a name, so it cannot point at a
-server file.
+Limits that keep one page from hurting the server or other sessions: a request body bound, its
+JSON's nesting and size measured before parsing, an SDP size bound, a bound on live sessions (a
+clear 503 past it), and uploads checked as images or enrollments. The page sends the portrait's
+bytes, never a name, so it cannot point at a server file.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,8 +37,11 @@ from ..errors import EnrollmentError, FingerprintError
 from ..face_descriptor import DescriptorInfo, load_info
 from ..guard import GuardConfig, Policy
 from ..webrtc import loopback_only
+from .offer_json import parse_offer_json
 from .portrait_upload import MAX_BYTES, decode_portrait
 from .session import Session
+
+log = logging.getLogger(__package__)  # one line per session, in the serve command
 
 STATIC = Path(__file__).parent / "static"
 #: Largest SDP offer accepted, in characters (a browser's offer is a few KiB).
@@ -60,9 +68,14 @@ class ServeConfig:
     model_dir: str | None = None
     on_glitch: Policy = Policy.FLAG  # the guard's answer to an avatar glitch
     enrollment: Path | None = None  # verify every session against this file; no page enrolls
+    #: What a mismatch does: the owner's rule with ``enrollment``, else the page's default.
+    policy: Policy = Policy.BLOCK
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "on_glitch", Policy(self.on_glitch))
+        object.__setattr__(self, "policy", Policy(self.policy))
+        if self.policy is Policy.OFF:
+            raise ValueError("serve's policy is block or flag: a call is always guarded.")
 
 
 def make_app(config: ServeConfig | None = None) -> web.Application:
@@ -79,11 +92,12 @@ def make_app(config: ServeConfig | None = None) -> web.Application:
         if app[OWNER].appearance is None:
             raise EnrollmentError(f"{config.enrollment}: it holds no face; enroll again.")
     app[PORTRAIT] = load_portrait()
-    for route, name in (("/", "index.html"), ("/app.js", "app.js"),
+    for route, name in (("/", "index.html"), ("/app.js", "app.js"), ("/plot.js", "plot.js"),
                         ("/favicon.svg", "favicon.svg"), ("/favicon.ico", "favicon.svg")):
         app.router.add_get(route, _static(name))
     app.router.add_get("/config", _config)
     app.router.add_post("/offer", _offer)
+    app.router.add_post("/session/{session}/end", _end)
     app.router.add_get("/enrollment/{session}", _enrollment)
     app.cleanup_ctx.append(_lifetime)
     return app
@@ -110,6 +124,8 @@ async def _config(request: web.Request) -> web.Response:
     """What the page needs to know before it starts."""
     fixed = request.app[OWNER] is not None
     return web.json_response({"enrollment": "fixed" if fixed else "page",
+                              "policy": request.app[CONFIG].policy.value,
+                              "policy_fixed": fixed,
                               "seconds": ENROLL_DEFAULT, "seconds_range": ENROLL_SECONDS})
 
 
@@ -121,12 +137,13 @@ async def _offer(request: web.Request) -> web.Response:
     app = request.app
     sessions: dict[str, Session] = app[SESSIONS]
     try:
-        body = await request.json()
+        body = parse_offer_json(await request.read())
     except web.HTTPRequestEntityTooLarge:
         return _refuse(413, "the request is too large (the image may be at most "
                        f"{MAX_BYTES >> 20} MiB, an enrollment {MAX_ENROLLMENT >> 20} MiB).")
-    except (ValueError, UnicodeDecodeError) as exc:
-        return _refuse(400, f"the request is not JSON ({exc}); send {{\"sdp\", \"type\"}}.")
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return _refuse(400, f"the request is not an offer's JSON ({exc}); send "
+                       '{"sdp", "type"}.')
     if not isinstance(body, dict):
         return _refuse(400, 'expected a JSON object {"sdp": ..., "type": "offer"}.')
     sdp, kind = body.get("sdp"), body.get("type")
@@ -134,9 +151,16 @@ async def _offer(request: web.Request) -> web.Response:
         return _refuse(400, 'expected an SDP offer: {"sdp": ..., "type": "offer"}.')
     if len(sdp) > MAX_SDP:
         return _refuse(413, f"the SDP offer is larger than {MAX_SDP} characters.")
+    owner_policy = app[CONFIG].policy
+    asked = body.get("policy")
+    if app[OWNER] is not None and asked is not None and asked != owner_policy.value:
+        log.warning("refused an offer that asked for policy %.20r: the owner's is %s",
+                    asked, owner_policy.value)
+        return _refuse(403, f"this server's owner decides what a mismatch does "
+                       f"({owner_policy.value}); a call cannot ask for another policy.")
     try:
         seconds = float(body.get("seconds", ENROLL_DEFAULT))
-        policy = Policy(body.get("policy", "block"))
+        policy = Policy(owner_policy.value if asked is None else asked)
     except (ValueError, TypeError):
         return _refuse(400, "seconds must be a number and policy one of block, flag.")
     if policy is Policy.OFF or not ENROLL_SECONDS[0] <= seconds <= ENROLL_SECONDS[1]:
@@ -158,6 +182,8 @@ async def _offer(request: web.Request) -> web.Response:
                       GuardConfig(policy=policy, on_glitch=app[CONFIG].on_glitch),
                       app[CONFIG].stun, enrollment)
     sessions[session.id] = session
+    origin = ("the owner's" if app[OWNER] is not None else
+              "brought by the page" if enrollment is not None else "recorded on the page")
 
     async def _on_state() -> None:
         if session.pc.connectionState in ("failed", "closed"):
@@ -168,10 +194,21 @@ async def _offer(request: web.Request) -> web.Response:
     try:
         answer = await session.answer(sdp, kind)
     except Exception as exc:  # noqa: BLE001 - aiortc's SDP parser asserts, indexes, raises...
-        await session.close()  # ...on bad input; any of it must free the session's slot
+        await session.close(log_end=False)  # ...on bad input; any of it must free the slot
         sessions.pop(session.id, None)
         return _refuse(400, f"the offer was not usable: {exc or type(exc).__name__}")
+    log.info("session %s started: enrollment %s, on mismatch %s", session.id[:8], origin,
+             policy.value)
     return web.json_response({"sdp": answer.sdp, "type": answer.type, "session": session.id})
+
+
+async def _end(request: web.Request) -> web.Response:
+    """Hang up: the session ends now (its slot is free at once) and says how the call went."""
+    session = request.app[SESSIONS].pop(request.match_info["session"], None)
+    if session is None:
+        return _refuse(404, "no such call: it has ended already, or never started here.")
+    await session.close()
+    return web.json_response(session.summary())
 
 
 async def _enrollment(request: web.Request) -> web.Response:

@@ -1,22 +1,27 @@
 """One browser session: its peer connection, pipeline, enrollment and status messages.
 
 Nothing here is shared between sessions except the embedder (an onnxruntime session, safe to
-run from several threads) and the read-only default portrait.
+run from several threads) and the read-only default portrait. When it ends, the server log gets
+one line: how long the call lasted, and its last state and for how long it had held.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
+import time
 
 import numpy as np
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 
 from fingerprint_live.avatar.default_avatar import DefaultAvatar
 
+from ..decision import State
 from ..embedder import Embedder
 from ..enrollment import Enrollment
+from ..events import Event
 from ..face_descriptor import DescriptorInfo
 from ..guard import GuardConfig
 from ..pipeline import Pipeline
@@ -26,6 +31,8 @@ from .enrollment_recorder import EnrollmentRecorder
 
 #: Seconds between two status messages to the page.
 STATUS_EVERY = 0.5
+
+log = logging.getLogger(__package__)
 
 
 class Session:
@@ -45,6 +52,10 @@ class Session:
         self.recorded = False  # the enrollment was recorded here (and may be saved)
         self.error: str | None = None
         self.closed = False
+        self.started = time.monotonic()
+        self.ended: float | None = None
+        self.state: State | None = None  # the last state, since ``state_since`` (monotonic)
+        self.state_since = self.started
         self.recorder = EnrollmentRecorder(enroll_seconds, embedder, faces, self._enrolled)
         verifier = (None if enrollment is None
                     else StreamingVerifier(enrollment, embedder, appearance=faces))
@@ -74,7 +85,12 @@ class Session:
     def _on_track(self, track) -> None:
         if track.kind == "video" and self.track is None:
             self.track = AvatarTrack(track, self.pipeline, self.channel)
+            self.track.on("event", self._on_event)
             self.pc.addTrack(self.track)
+
+    def _on_event(self, event: Event) -> None:
+        if event.state is not self.state:
+            self.state, self.state_since = event.state, time.monotonic()
 
     def _enrolled(self, enrollment: Enrollment | None, error: str | None) -> None:
         """From the enrollment thread: start verifying, or record again after a failure."""
@@ -121,10 +137,24 @@ class Session:
             self._send(self.status())
             await asyncio.sleep(STATUS_EVERY)
 
-    async def close(self) -> None:
+    def summary(self) -> dict:
+        """How the call went: its length, its last state and how long that state had held."""
+        end = self.ended if self.ended is not None else time.monotonic()
+        return {"session": self.id, "seconds": round(end - self.started, 1),
+                "state": self.state.value if self.state else None,
+                "state_seconds": round(end - self.state_since, 1) if self.state else None,
+                "recorded": self.recorded}
+
+    async def close(self, log_end: bool = True) -> None:
+        """End the call; ``log_end`` writes its one line to the server log."""
         if self.closed:
             return
-        self.closed = True
+        self.closed, self.ended = True, time.monotonic()
+        if log_end:
+            done = self.summary()
+            last = (f"{done['state']} for the last {done['state_seconds']} s" if done["state"]
+                    else "no verdict (no video came)")
+            log.info("session %s ended after %s s: %s", self.id[:8], done["seconds"], last)
         if self._status is not None:
             self._status.cancel()
         await self.pc.close()

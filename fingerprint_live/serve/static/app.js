@@ -1,11 +1,31 @@
 // The page: camera -> server (WebRTC) -> guarded avatar back, with status on a data channel.
-// Signalling is aiortc's: POST /offer with JSON {sdp, type} plus optional fields.
+// Signalling is aiortc's: POST /offer with JSON {sdp, type} plus optional fields; a call ends
+// with POST session/<id>/end, which answers how it went. Calls follow one another on one page.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 const MAX_UPLOAD = 5 * 1024 * 1024;
-let shownFrames = 0;
+const POLICY_TEXT = { block: "block the avatar", flag: "only flag it" };
+// The phase line follows the verifier's state, and says what others see when it matters.
+const STATE_TEXT = {
+  WARMING_UP: "Verifying: the evidence is coming in.",
+  VERIFIED: "Verified: the enrolled user is driving.",
+  SUSPECT: "Checking: the evidence wavers.",
+  MISMATCH: "Not the enrolled user.",
+  NO_FACE: "No face in view.",
+};
+const SEEN_TEXT = { flag: " Others see the avatar with a warning.", block: " Others see the slate." };
+
+const plot = new EvidencePlot($("plot"));
+let config = null; // GET /config: who enrolls, the policy and whether the owner fixed it
+let call = null; // the call in progress: {pc, stream, session, started, timer}
+let shownFrames = 0; // avatar frames shown by this page (all calls)
 let pageFps = 0;
+
+// What the page does once a call has ended, each step given the server's summary of the call
+// (null when the server did not answer). Later steps (offering to add the call to the
+// enrollment, signing it) are pushed here.
+const afterCall = [showSummary];
 
 function showError(text) { $("error").textContent = text || ""; }
 
@@ -18,11 +38,15 @@ function waitForIce(pc) {
   });
 }
 
-function countFrames(video) {
-  const tick = () => { shownFrames += 1; video.requestVideoFrameCallback(tick); };
+function countFrames(video, current) {
+  const tick = () => {
+    if (call !== current) return;
+    shownFrames += 1;
+    video.requestVideoFrameCallback(tick);
+  };
   video.requestVideoFrameCallback(tick);
-  let last = 0;
-  setInterval(() => { pageFps = shownFrames - last; last = shownFrames; }, 1000);
+  let last = shownFrames;
+  current.timer = setInterval(() => { pageFps = shownFrames - last; last = shownFrames; }, 1000);
 }
 
 function base64Of(file) {
@@ -36,28 +60,47 @@ function base64Of(file) {
 
 function signed(value, digits) { return (value >= 0 ? "+" : "") + value.toFixed(digits); }
 
-function onMessage(event) {
-  const msg = JSON.parse(event.data);
+function phaseOf(msg) {
+  if (msg.phase === "enrolling") {
+    return `Recording your enrollment: ${Math.round(msg.progress * 100)} % - talk naturally, face to the camera.`;
+  }
+  return (STATE_TEXT[msg.state] || "Verifying.") + (SEEN_TEXT[msg.action] || "");
+}
+
+function showStatus(msg, current) {
+  $("progress").value = msg.progress;
+  $("phase").textContent = phaseOf(msg);
+  if (msg.phase === "verifying") {
+    plot.add((performance.now() - current.started) / 1000, msg.score, msg.bounds);
+  }
+  let evidence = msg.score === null ? "–" : signed(msg.score, 1);
+  if (msg.bounds) evidence += ` (VERIFIED at ${signed(msg.bounds[0], 0)}, MISMATCH at ${signed(msg.bounds[1], 0)})`;
+  const latency = msg.latency_ms === null || msg.latency_ms === undefined ? "–" : `${msg.latency_ms} ms`;
+  $("status").textContent =
+    `State: ${msg.state || "–"}${msg.note ? " (" + msg.note + ")" : ""} · evidence: ${evidence}` +
+    ` · others see: ${msg.action || "–"}${msg.reason ? " (" + msg.reason + ")" : ""}` +
+    ` · fps: ${pageFps} (server ${msg.fps ?? "–"}) · processing latency: ${latency}` +
+    (msg.warning ? ` · ⚠ ${msg.warning}` : "");
+  $("status").className = `${msg.state || ""} ${msg.action || ""}`;
+  showError(msg.error);
+}
+
+async function showEnrolled(msg) {
+  $("progress").value = 1;
+  $("enrolled-text").textContent =
+    `Enrolled from ${msg.seconds} s (${msg.windows} motion windows, ${msg.faces} face descriptors).`;
+  // Kept in the page, so that it can still be saved once the call has ended.
+  const response = await fetch(`enrollment/${msg.session}`);
+  if (!response.ok) return;
+  $("save").href = URL.createObjectURL(await response.blob());
+  $("enrolled").hidden = false;
+}
+
+function onMessage(msg, current) {
   if (msg.type === "status") {
-    $("progress").value = msg.progress;
-    if (msg.phase === "enrolling") {
-      $("phase").textContent = `Recording: ${Math.round(msg.progress * 100)} % - talk naturally, face to the camera.`;
-    }
-    let evidence = msg.score === null ? "–" : signed(msg.score, 1);
-    if (msg.bounds) evidence += ` (VERIFIED at ${signed(msg.bounds[0], 0)}, MISMATCH at ${signed(msg.bounds[1], 0)})`;
-    const latency = msg.latency_ms === null || msg.latency_ms === undefined ? "–" : `${msg.latency_ms} ms`;
-    $("status").textContent =
-      `State: ${msg.state || "–"}${msg.note ? " (" + msg.note + ")" : ""} · evidence: ${evidence}` +
-      ` · others see: ${msg.action || "–"}${msg.reason ? " (" + msg.reason + ")" : ""}` +
-      ` · fps: ${pageFps} (server ${msg.fps ?? "–"}) · processing latency: ${latency}` +
-      (msg.warning ? ` · ⚠ ${msg.warning}` : "");
-    $("status").className = `${msg.state || ""} ${msg.action || ""}`;
-    showError(msg.error);
+    showStatus(msg, current);
   } else if (msg.type === "enrolled") {
-    $("progress").value = 1;
-    $("phase").textContent = `Enrolled (${msg.seconds} s, ${msg.windows} motion windows, ${msg.faces} face descriptors): verifying now.`;
-    $("save").href = `enrollment/${msg.session}`;
-    $("save").hidden = false;
+    showEnrolled(msg).catch((err) => showError(`The enrollment could not be kept: ${err.message}`));
   } else if (msg.type === "event") {
     $("events").textContent += `${msg.time.toFixed(2)} s  ${msg.state}  ${msg.action}  ${msg.reason}` +
       `${msg.signal ? "  [" + msg.signal + "]" : ""}${msg.warning ? "  ⚠ " + msg.warning : ""}\n`;
@@ -65,14 +108,15 @@ function onMessage(event) {
 }
 
 async function offerFields() {
-  const fields = { policy: $("policy").value };
+  const fields = {};
+  if (!config.policy_fixed) fields.policy = $("policy").value;
   if (document.querySelector("input[name=avatar]:checked").value === "upload") {
     const file = $("avatar-file").files[0];
     if (!file) throw new Error("Choose an image, or pick the default portrait.");
     if (file.size > MAX_UPLOAD) throw new Error("The image is larger than 5 MiB.");
     fields.avatar = await base64Of(file);
   }
-  if (!$("page-enrollment").hidden) {
+  if (config.enrollment === "page") {
     if (document.querySelector("input[name=enroll]:checked").value === "load") {
       const file = $("enrollment-file").files[0];
       if (!file) throw new Error("Choose your saved enrollment (.fpe), or record one.");
@@ -82,6 +126,16 @@ async function offerFields() {
     }
   }
   return fields;
+}
+
+function clearCallView() {
+  plot.clear();
+  $("progress").value = 0;
+  $("events").textContent = "";
+  $("after-call").textContent = "";
+  $("enrolled").hidden = true;
+  $("status").textContent = "State: –";
+  $("status").className = "";
 }
 
 async function start() {
@@ -96,16 +150,35 @@ async function start() {
     $("start").disabled = false;
     return;
   }
+  clearCallView();
   $("local").srcObject = stream;
   const pc = new RTCPeerConnection({ iceServers: [] });
+  const current = { pc, stream, session: null, started: performance.now(), timer: null };
+  call = current;
+  try {
+    await connect(current, fields);
+  } catch (err) {
+    endLocally(current);
+    throw err;
+  }
+}
+
+async function connect(current, fields) {
+  const { pc, stream } = current;
   const channel = pc.createDataChannel("events");
-  channel.onmessage = onMessage;
+  channel.onmessage = (event) => { if (call === current) onMessage(JSON.parse(event.data), current); };
   stream.getVideoTracks().forEach((track) => pc.addTrack(track, stream));
   pc.ontrack = (event) => {
     const video = $("remote");
     video.srcObject = new MediaStream([event.track]);
     video.play().catch(() => {});
-    countFrames(video);
+    countFrames(video, current);
+  };
+  pc.onconnectionstatechange = () => {
+    if (call === current && ["failed", "closed"].includes(pc.connectionState)) {
+      endLocally(current);
+      $("phase").textContent = "The call was lost.";
+    }
   };
   await pc.setLocalDescription(await pc.createOffer());
   await waitForIce(pc);
@@ -115,24 +188,74 @@ async function start() {
   });
   const answer = await response.json();
   if (!response.ok) {
+    endLocally(current);
     showError(answer.error);
-    stream.getTracks().forEach((t) => t.stop());
-    pc.close();
-    $("start").disabled = false;
     return;
   }
-  $("phase").textContent = fields.seconds ? "Recording: 0 %" : "Verifying against the enrollment.";
+  current.session = answer.session;
+  $("recording").hidden = !fields.seconds;
+  $("phase").textContent = fields.seconds ? "Recording your enrollment: 0 %" :
+    config.enrollment === "fixed" ? "Verifying against the owner's enrollment." :
+      "Verifying against your saved enrollment.";
+  $("hangup").hidden = false;
   await pc.setRemoteDescription({ sdp: answer.sdp, type: answer.type });
 }
 
+// The call's media and page state end here, however it ended.
+function endLocally(current) {
+  current.stream.getTracks().forEach((track) => track.stop());
+  current.pc.close();
+  clearInterval(current.timer);
+  if (call !== current) return;
+  call = null;
+  pageFps = 0;
+  $("status").textContent = "State: – (no call)";
+  $("status").className = "";
+  $("local").srcObject = null;
+  $("remote").srcObject = null;
+  $("hangup").hidden = true;
+  $("hangup").disabled = false;
+  $("start").disabled = false;
+}
+
+async function hangUp() {
+  const current = call;
+  if (!current) return;
+  $("hangup").disabled = true;
+  let summary = null;
+  try {
+    const response = await fetch(`session/${current.session}/end`, { method: "POST" });
+    const body = await response.json();
+    if (response.ok) summary = body; else showError(body.error);
+  } finally {
+    endLocally(current);
+  }
+  for (const step of afterCall) await step(summary);
+}
+
+function showSummary(summary) {
+  if (!summary) {
+    $("phase").textContent = "Call ended.";
+    return;
+  }
+  const last = summary.state ? `${summary.state} for its last ${summary.state_seconds} s` : "no verdict";
+  $("phase").textContent = `Call ended after ${summary.seconds} s: ${last}.`;
+}
+
 async function configure() {
-  const config = await (await fetch("config")).json();
+  config = await (await fetch("config")).json();
   $("seconds").value = config.seconds;
   [$("seconds").min, $("seconds").max] = config.seconds_range;
   const fixed = config.enrollment === "fixed";
   $("owner").hidden = !fixed;
   $("page-enrollment").hidden = fixed;
+  $("recording").hidden = fixed;
+  $("policy").value = config.policy;
+  $("policy-choice").hidden = config.policy_fixed;
+  $("policy-owner").hidden = !config.policy_fixed;
+  $("owner-policy").textContent = POLICY_TEXT[config.policy];
 }
 
 $("start").addEventListener("click", () => { start().catch((err) => showError(err.message)); });
+$("hangup").addEventListener("click", () => { hangUp().catch((err) => showError(err.message)); });
 configure().catch((err) => showError(`The server did not answer: ${err.message}`));
