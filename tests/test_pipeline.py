@@ -109,10 +109,10 @@ class _Failing(Embedder):
         super().__init__()
         self.hang = hang
 
-    def embed(self, windows: np.ndarray) -> np.ndarray:
+    def embed(self, windows: np.ndarray, view: str = "camera") -> np.ndarray:
         if self.hang is not None:
             self.hang.wait(30)
-            return super().embed(windows)
+            return super().embed(windows, view)
         raise RuntimeError("onnx session lost")
 
 

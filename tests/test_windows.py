@@ -22,9 +22,9 @@ class Recording(Embedder):
         super().__init__()
         self.windows: list[np.ndarray] = []
 
-    def embed(self, windows: np.ndarray) -> np.ndarray:
+    def embed(self, windows: np.ndarray, view: str = "camera") -> np.ndarray:
         self.windows.extend(np.array(windows))
-        return super().embed(windows)
+        return super().embed(windows, view)
 
 
 def test_training_enrollment_evaluation_and_the_live_verifier_build_equal_windows() -> None:
