@@ -46,10 +46,12 @@ from fingerprint_live.offline.view_center import fit_view_center
 VARIANTS = {
     "raw": ["--signals", "motion"],
     "same_face": ["--signals", "motion", "--same-face"],
-    # the receiver as it runs: the avatar, against an enrollment from the owner's camera
+    # the receiver as it runs: the avatar, against an enrollment made from the owner's camera
+    # recording and its rendering through the avatar
     "avatar": ["--signals", "motion", "--through-avatar"],
-    # the protocol before 2026-12-04: enrollment rendered through the avatar too
-    "avatar_rendered": ["--signals", "motion", "--through-avatar", "--enrolled-from", "avatar"],
+    # the same, enrolled from the camera recording alone (the enrollment before 2026-12-04)
+    "avatar_camera_enrolled": ["--signals", "motion", "--through-avatar", "--enrolled-from",
+                               "camera"],
     # the receiver with landmarks on every other frame
     "avatar_every2": ["--signals", "motion", "--through-avatar", "--every", "2"],
     "appearance": ["--signals", "appearance"],
@@ -91,8 +93,8 @@ def has_view_center(folder: Path) -> bool:
 
 def held_out_scores(fold: Path, kinds: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Genuine and impostor raw scores on a fold's held-out clips, per kind: ``camera`` and
-    ``avatar`` (motion windows as recorded and through the default avatar, enrolled from the
-    camera as the product enrolls), ``appearance``."""
+    ``avatar`` (motion windows as recorded and through the default avatar, enrolled as the
+    product enrolls), ``appearance``."""
     out = {}
     for kind in kinds:
         cache = fold / f"scores_{kind}.npz"
@@ -101,11 +103,11 @@ def held_out_scores(fold: Path, kinds: list[str]) -> dict[str, tuple[np.ndarray,
             descriptor = FaceDescriptor(fold / "model") if kind == "appearance" else None
             view = "avatar" if kind == "avatar" else "camera"
             scored, _ = embed_clips(read_manifest(fold / "test.csv"), embedder, None, True, view,
-                                    descriptor, enrolled_from="camera")
+                                    descriptor)
             signal = Signal.APPEARANCE if kind == "appearance" else Signal.MOTION
             genuine, impostor = comparison_scores(scored, signal, embedder.info.model_id,
                                                   descriptor and descriptor.info.model_id,
-                                                  branches=embedder.info.branches)
+                                                  branches=embedder.info.branches, view=view)
             np.savez(cache, genuine=genuine, impostor=impostor)
         with np.load(cache) as data:
             out[kind] = (data["genuine"], data["impostor"])

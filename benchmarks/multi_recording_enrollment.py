@@ -2,7 +2,8 @@
 
 On each fold of ``benchmarks/cross_validation.py`` (its model, its held-out clips as recorded
 and through the avatar), every held-out person with more real recordings than enrolled is
-enrolled from 1, 2, 3 and 4 recordings (from the camera, as the product enrolls), as
+enrolled from 1, 2, 3 and 4 recordings (as the product enrolls: the camera recordings and their
+rendering through the avatar), as
 ``fingerprint-live enroll a.mp4 b.mp4`` does (the mean of every window of them); each further
 recording of theirs is a genuine probe (as recorded, or through the avatar), every other
 person's real recording an impostor probe. "same people" keeps only the people enrolled at every
@@ -28,8 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from fingerprint_live.embedder import Embedder
-from fingerprint_live.enrollment import Enrollment, Vectors
-from fingerprint_live.offline.evaluation import embed_clips
+from fingerprint_live.offline.evaluation import embed_clips, enrollment_of
 from fingerprint_live.offline.manifest import read_manifest
 from fingerprint_live.offline.metrics import pooled_by_person
 
@@ -39,22 +39,22 @@ COUNTS = (1, 2, 3, 4)
 MAX_COMBINATIONS = 40
 
 
-def score(enrolled: list[np.ndarray], probe: np.ndarray, mix: tuple[float, ...]) -> float:
-    """The verifier's score: the probe's windows against every enrolled window."""
-    return float(Enrollment(Vectors("", np.concatenate(enrolled))).motion_scores(probe, mix)
-                 .mean())
+def score(enrolled: list[tuple[np.ndarray, np.ndarray | None]], probe: np.ndarray,
+          mix: tuple[float, ...], view: str) -> float:
+    """The verifier's score: the probe's windows against the enrollment of the recordings."""
+    return float(enrollment_of(enrolled, "").motion_scores(probe, mix, view).mean())
 
 
 def fold_scores(fold: Path, view: str) -> dict[int, list[tuple[str, str, float]]]:
     """(enrolled person, probe person, score) for enrollments of each count of recordings,
-    enrolled from the camera as the product enrolls and probed as ``view`` shows them."""
+    enrolled as the product enrolls and probed as ``view`` shows them."""
     clips = [c for c in read_manifest(fold / "test.csv") if c.kind == "real"]
     embedder = Embedder(fold / "model", threads=2)
     mix = embedder.info.mix(view)
-    scored, _ = embed_clips(clips, embedder, None, False, view, enrolled_from="camera")
+    scored, _ = embed_clips(clips, embedder, None, False, view)
     by_person = defaultdict(list)
     for s in scored:
-        by_person[s.clip.identity].append((s.enrolled_embeddings, s.embeddings))
+        by_person[s.clip.identity].append((s.enrolled_parts, s.embeddings))
     out = {n: [] for n in COUNTS}
     rng = np.random.default_rng(0)
     for person, recs in sorted(by_person.items()):
@@ -69,10 +69,11 @@ def fold_scores(fold: Path, view: str) -> dict[int, list[tuple[str, str, float]]
                 enrolled = [recs[k][0] for k in chosen]
                 for k, (_, probe) in enumerate(recs):
                     if k not in chosen:
-                        out[n].append((person, person, score(enrolled, probe, mix)))
+                        out[n].append((person, person, score(enrolled, probe, mix, view)))
                 for other, probes in by_person.items():
                     if other != person:
-                        out[n] += [(person, other, score(enrolled, p, mix)) for _, p in probes]
+                        out[n] += [(person, other, score(enrolled, p, mix, view))
+                                   for _, p in probes]
     return out
 
 

@@ -93,7 +93,7 @@ def fold_pairs(fold: Path, view: str) -> list[tuple[str, str, dict]]:
             if a is b or a.clip.kind != b.clip.kind:
                 continue
             out.append((a.clip.identity, b.clip.identity,
-                        mixed_scores(a.enrolled_embeddings, b.embeddings, cohort, mix)))
+                        mixed_scores(a.enrolled_parts[0], b.embeddings, cohort, mix)))
     return out
 
 

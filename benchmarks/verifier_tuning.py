@@ -11,8 +11,9 @@ settings that meet the time and false-MISMATCH targets (relaxed step by step whe
 the one that misses the fewest takeovers, then keeps genuine drivers VERIFIED the longest; it is
 then scored on the held-out fold. The setting chosen on all folds is the one to ship.
 
-The receiver's sets see the avatar against an enrollment from the owner's camera, as
-``VerifyTrack`` does: ``motion_avatar`` on the usual streams (its ``quick`` setting), and
+The receiver's sets see the avatar against an enrollment made as ``enroll`` makes it (the
+owner's camera recording and its rendering through the avatar), as ``VerifyTrack`` does:
+``motion_avatar`` on the usual streams (its ``quick`` setting), and
 ``receiver_patient`` on streams as long as the data allows (every other recording of the
 enrolled person, then every recording of another person), chosen for the most takeovers caught
 within 30 s among the settings with at most 0.2 false MISMATCH per minute and a median of 10 s.
@@ -88,7 +89,7 @@ def record(fold: Path, name: str) -> list[Stream]:
     uses_face = signals != "motion"
     descriptor = FaceDescriptor(fold / "model") if uses_face else None
     scored, _ = embed_clips(read_manifest(fold / "test.csv"), embedder, None, False, view,
-                            descriptor, enrolled_from="camera")
+                            descriptor)
     config = VerifierConfig(signals=SIGNAL_SETS[signals], view=view)
     out = []
     for stream in progress_bar(takeover_streams(scored, long=long), desc=f"{fold.name} {name}",

@@ -5,8 +5,10 @@ File format (``.fpe``), three lines::
     fingerprint-live-enrollment
     {"version": 3, "kind": "full" or "receiver",
      "motion": {"model_id": ..., "shape": [W, D], "vectors": "<base64 float32>"},
-     "segments": [{"source": ..., "windows": n, "seconds": s, "origin": ..., "added": ...}],
+     "segments": [{"source": ..., "windows": n, "avatar_windows": m, "seconds": s,
+                   "origin": ..., "added": ...}],
      "original": k,
+     "avatar": {"model_id": ..., "shape": [M, D], "vectors": ...} (optional), "portrait": ...,
      "appearance": {"model_id": ..., "shape": [K, 128], "vectors": ...} or null,
      "neutral": {"shape": [468, 3], "points": "<base64 float32>"} (optional),
      "public_key": {"algorithm": "ed25519", "key": "<base64>"} (optional), ...}
@@ -20,6 +22,11 @@ enrollment that grew with use says what it grew from, and the first ``original``
 enrollment as first made) can be returned to. A *receiver's copy* (``kind: receiver``) holds the
 motion part alone: no face descriptors and no face shape, for the far side of a call, which
 sees only the avatar. The public key (the owner's, for signed verdicts) is public by nature.
+
+The ``avatar`` part holds the same recordings' motion as the far side sees it: rendered through
+the owner's avatar portrait (``portrait`` names it) and found again, embedded with the avatar
+view's centre. A receiver compares the avatar it sees with both parts (BENCHMARKS.md: this
+scores better than either alone).
 
 The digest catches any corrupted or edited byte. It is an integrity check, not a signature:
 someone who can write the file can also rewrite the digest, so keep the file where only the
@@ -98,20 +105,23 @@ class Segment:
     seconds: float = 0.0
     origin: str = "enroll"
     added: str = ""  # when (ISO 8601)
+    avatar_windows: int = 0  # of the same motion rendered through the avatar (the avatar part)
 
     def __post_init__(self) -> None:
-        if self.windows < 1 or self.origin not in ORIGINS or not np.isfinite(self.seconds):
+        if (self.windows < 1 or self.avatar_windows < 0 or self.origin not in ORIGINS
+                or not np.isfinite(self.seconds)):
             raise EnrollmentError("the enrollment's segments are not usable; enroll again.")
 
     def to_json(self) -> dict:
         return {"source": self.source, "windows": self.windows,
-                "seconds": round(float(self.seconds), 3), "origin": self.origin,
-                "added": self.added}
+                "avatar_windows": self.avatar_windows, "seconds": round(float(self.seconds), 3),
+                "origin": self.origin, "added": self.added}
 
     @classmethod
     def from_json(cls, doc: dict) -> Segment:
         return cls(str(doc["source"]), int(doc["windows"]), float(doc["seconds"]),
-                   str(doc["origin"]), str(doc.get("added", "")))
+                   str(doc["origin"]), str(doc.get("added", "")),
+                   int(doc.get("avatar_windows", 0)))
 
 
 def _array_to_json(shape: np.ndarray) -> dict:
@@ -140,6 +150,8 @@ class Enrollment:
     came from, in order (one unnamed segment when not given); the first ``original`` of them
     are the enrollment as first made (0, the default: all of them). ``public_key`` is the
     owner's Ed25519 public key (32 raw bytes), which the far side checks signed verdicts with.
+    ``avatar`` is the same motion rendered through the owner's avatar portrait (``portrait``
+    names it): windows seen in the ``avatar`` view are scored against both parts.
     """
 
     motion: Vectors
@@ -150,10 +162,14 @@ class Enrollment:
     original: int = 0
     public_key: bytes | None = None
     kind: str = "full"
-    _centroid: np.ndarray = field(init=False, repr=False, compare=False)
-    #: The centroid's unit parts, by number of branches: computed once, not per window.
-    _units: dict[int, np.ndarray] = field(init=False, repr=False, compare=False,
-                                          default_factory=dict)
+    avatar: Vectors | None = None
+    portrait: str = ""
+    #: The centroid windows of a view are scored against.
+    _centroids: dict[str, np.ndarray] = field(init=False, repr=False, compare=False)
+    #: The centroid's unit parts, by view and number of branches: computed once, not per
+    #: window.
+    _units: dict[tuple[str, int], np.ndarray] = field(init=False, repr=False, compare=False,
+                                                      default_factory=dict)
     _face: np.ndarray | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -180,7 +196,18 @@ class Enrollment:
         if self.kind == "receiver" and (self.appearance is not None or self.neutral is not None):
             raise EnrollmentError("a receiver's copy holds the motion part alone; export it "
                                   "again (`fingerprint-live export`).")
-        object.__setattr__(self, "_centroid", self.motion.vectors.mean(axis=0))
+        avatar = self.avatar
+        if avatar is not None and (sum(s.avatar_windows for s in self.segments)
+                                   != len(avatar.vectors)
+                                   or avatar.model_id != self.motion.model_id
+                                   or avatar.vectors.shape[1] != self.motion.vectors.shape[1]):
+            raise EnrollmentError("the enrollment's avatar part does not match its motion "
+                                  "part; enroll again.")
+        camera = self.motion.vectors.mean(axis=0)
+        object.__setattr__(self, "_centroids", {
+            "camera": camera,
+            # both parts alike, however many windows each has
+            "avatar": camera if avatar is None else (camera + avatar.vectors.mean(axis=0)) / 2})
         object.__setattr__(self, "_face", None if self.appearance is None
                            else self.appearance.vectors.mean(axis=0))
 
@@ -194,25 +221,30 @@ class Enrollment:
         """Where the motion came from, segment by segment."""
         return tuple(s.source for s in self.segments)
 
-    def motion_scores(self, embeddings: np.ndarray, mix: Sequence[float] = (1.0,)) -> np.ndarray:
-        """Similarity of motion window embeddings to the user, in [-1, 1]: higher is closer.
+    def motion_scores(self, embeddings: np.ndarray, mix: Sequence[float] = (1.0,),
+                      view: str = "camera") -> np.ndarray:
+        """Similarity of motion window embeddings seen in ``view`` to the user, in [-1, 1]:
+        higher is closer.
 
         A model with several branches makes embeddings of equal parts, one per branch; each
         part's cosine to the user's is weighed by ``mix`` (the model's weights for the view).
+        Windows of the ``avatar`` view meet the camera part and the avatar part alike.
         """
-        return self.branch_scores(embeddings, len(mix)) @ np.asarray(mix, np.float32)
+        return self.branch_scores(embeddings, len(mix), view) @ np.asarray(mix, np.float32)
 
-    def branch_scores(self, embeddings: np.ndarray, branches: int = 1) -> np.ndarray:
+    def branch_scores(self, embeddings: np.ndarray, branches: int = 1,
+                      view: str = "camera") -> np.ndarray:
         """Each branch's cosine of motion window embeddings to the user's, ``(W, branches)``."""
-        if branches not in self._units:
-            centroid = self._centroid.reshape(branches, -1)
+        key = (view, branches)
+        if key not in self._units:
+            centroid = self._centroids[view].reshape(branches, -1)
             norms = np.linalg.norm(centroid, axis=1, keepdims=True)
             if not (norms > 0).all():
                 raise EnrollmentError("the enrollment's vectors are not usable (a zero part); "
                                       "enroll again.")
-            self._units[branches] = centroid / norms
+            self._units[key] = centroid / norms
         parts = embeddings.reshape(len(embeddings), branches, -1)
-        return np.einsum("wbd,bd->wb", parts, self._units[branches])
+        return np.einsum("wbd,bd->wb", parts, self._units[key])
 
     def appearance_distances(self, descriptors: np.ndarray) -> np.ndarray:
         """Distance of face descriptors ``(K, 128)`` to the user's face: lower is closer."""
@@ -252,9 +284,13 @@ class Enrollment:
         """The enrollment as first made: every segment added since (calls, recordings) gone."""
         if self.original == len(self.segments):
             return self
-        keep = sum(s.windows for s in self.segments[:self.original])
+        first = self.segments[:self.original]
+        keep, rendered = sum(s.windows for s in first), sum(s.avatar_windows for s in first)
+        avatar = self.avatar
+        if avatar is not None:
+            avatar = Vectors(avatar.model_id, avatar.vectors[:rendered]) if rendered else None
         return replace(self, motion=Vectors(self.motion.model_id, self.motion.vectors[:keep]),
-                       segments=self.segments[:self.original])
+                       segments=first, avatar=avatar)
 
     def receiver_copy(self) -> Enrollment:
         """The motion part alone (and the public key), for the far side: no face descriptors,
@@ -278,6 +314,8 @@ class Enrollment:
         }
         if self.neutral is not None:
             doc["neutral"] = _array_to_json(self.neutral)
+        if self.avatar is not None:
+            doc["avatar"], doc["portrait"] = self.avatar.to_json(), self.portrait
         if self.public_key is not None:
             doc["public_key"] = {"algorithm": "ed25519",
                                  "key": base64.b64encode(self.public_key).decode("ascii")}
@@ -336,6 +374,7 @@ class Enrollment:
     def _from_doc(cls, doc: dict, version: int) -> Enrollment:
         motion = Vectors.from_json(doc["motion"])
         appearance, neutral = doc["appearance"], doc.get("neutral")
+        avatar = portrait = None
         if version == 2:  # one segment for all its recordings, no key
             segments = (Segment(", ".join(str(s) for s in doc.get("sources", [])),
                                 len(motion.vectors), float(doc["seconds"])),)
@@ -348,7 +387,9 @@ class Enrollment:
                 raise EnrollmentError(f"public keys of {key_doc['algorithm']!r} are not "
                                       "supported; make an Ed25519 key (`fingerprint-live keys`).")
             key = None if key_doc is None else base64.b64decode(key_doc["key"], validate=True)
+            if doc.get("avatar") is not None:
+                avatar, portrait = Vectors.from_json(doc["avatar"]), str(doc["portrait"])
         return cls(motion, None if appearance is None else Vectors.from_json(appearance),
                    str(doc.get("created", "")),
                    None if neutral is None else _array_from_json(neutral),
-                   segments, original, key, kind)
+                   segments, original, key, kind, avatar, portrait or "")

@@ -232,7 +232,7 @@ class StreamingVerifier:
         if window is None:
             return None
         embedding = self.embedder.embed(window[None], self.cfg.view)
-        raw = float(self.enrollment.motion_scores(embedding, self.mix)[0])
+        raw = float(self.enrollment.motion_scores(embedding, self.mix, self.cfg.view)[0])
         event = self._apply(end, Signal.MOTION, Signal.MOTION,
                             float(self.motion_llr.llr(raw)), raw)
         if self.harvest is not None:

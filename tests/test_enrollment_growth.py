@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -45,6 +46,9 @@ def test_a_verified_recording_grows_the_enrollment_and_a_third_scores_higher(
     assert grown.sources == (clip(FEIFEI[0]).name, clip(FEIFEI[1]).name)
     assert grown.segments[1].origin == "recording" and grown.segments[1].added
     assert grown.original == 1 and len(grown.motion.vectors) > len(owner.motion.vectors)
+    # a recording grows the camera part; the avatar part is what enrollment rendered
+    assert grown.segments[1].avatar_windows == 0
+    np.testing.assert_array_equal(grown.avatar.vectors, owner.avatar.vectors)
     assert probe_score(grown, FEIFEI[2], embedder) > probe_score(owner, FEIFEI[2], embedder)
     # the original stays, and --reset returns to it exactly
     back = grown.reset()
@@ -113,8 +117,7 @@ def test_enroll_add_and_reset_on_the_command_line(owner: Enrollment, tmp_path) -
 def test_the_receivers_copy_holds_no_face_and_is_checked_like_the_full_file(
         owner: Enrollment, embedder: Embedder, descriptor: FaceDescriptor, tmp_path) -> None:
     full = tmp_path / "me.fpe"
-    Enrollment(owner.motion, owner.appearance, neutral=owner.neutral, segments=owner.segments,
-               public_key=bytes(range(32))).save(full)
+    replace(owner, public_key=bytes(range(32))).save(full)
     copy_path = tmp_path / "me-receiver.fpe"
     assert cli(["export", str(full), "-o", str(copy_path)]) == 0
     data = copy_path.read_bytes()
@@ -122,8 +125,9 @@ def test_the_receivers_copy_holds_no_face_and_is_checked_like_the_full_file(
     assert doc["kind"] == "receiver" and doc["appearance"] is None and "neutral" not in doc
     copy = Enrollment.load(copy_path, embedder.info.model_id)
     assert copy.appearance is None and copy.neutral is None
-    assert copy.public_key == bytes(range(32))
+    assert copy.public_key == bytes(range(32)) and copy.portrait == owner.portrait
     np.testing.assert_array_equal(copy.motion.vectors, owner.motion.vectors)
+    np.testing.assert_array_equal(copy.avatar.vectors, owner.avatar.vectors)  # the receiver's
     # the receiver verifies with it; the camera side refuses it and says why
     StreamingVerifier(copy, embedder)
     with pytest.raises(EnrollmentError, match="receiver's copy"):

@@ -409,6 +409,9 @@ def test_the_recorder_enrolls_from_face_frames_only(embedder, descriptor) -> Non
     enrollment, error = results[0]
     assert error is None and len(enrollment.motion.vectors) > 0 and enrollment.seconds >= 2
     assert len(enrollment.appearance.vectors) >= 3
+    # the same motion as the far side sees it through the avatar: the receiver's part
+    assert enrollment.avatar is not None and enrollment.portrait
+    assert enrollment.segments[0].avatar_windows == len(enrollment.avatar.vectors) > 0
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ hint, instead of producing a frozen picture later.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -34,3 +35,9 @@ def find_face(portrait: np.ndarray, name: str = "the avatar portrait") -> FaceLa
             "at least about 100 pixels wide, not covered by hands, hair or glare."
         )
     return face
+
+
+def portrait_id(portrait: np.ndarray) -> str:
+    """A short id of a portrait's pixels: which avatar an enrollment's avatar part was seen
+    through."""
+    return hashlib.sha256(np.ascontiguousarray(portrait).tobytes()).hexdigest()[:16]

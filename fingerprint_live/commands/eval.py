@@ -10,7 +10,13 @@ from ..decision import Signal
 from ..embedder import Embedder
 from ..errors import FingerprintError
 from ..features import to_head
-from ..offline.evaluation import embed_clips, evaluate_pairs, evaluate_takeover
+from ..offline.evaluation import (
+    ENROLLED_FROM,
+    PRODUCT_ENROLLMENT,
+    embed_clips,
+    evaluate_pairs,
+    evaluate_takeover,
+)
 from ..offline.manifest import read_manifest
 from ..verifier import RECEIVER_SETTINGS, SIGNAL_SETS, VerifierConfig
 from . import output_path, report
@@ -49,10 +55,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="probe every clip rendered through the default avatar (one face for "
                    "everyone), its landmarks found again on the rendered frames, as the "
                    "receiver sees it; slow the first time, then cached")
-    p.add_argument("--enrolled-from", choices=["camera", "avatar"], default="camera",
-                   help="with --through-avatar: enroll from the clip as recorded, as the "
-                   "receiver's enrollment is made from the owner's camera (camera, the "
-                   "default), or from the clip rendered through the avatar too (avatar)")
+    p.add_argument("--enrolled-from", choices=ENROLLED_FROM, default=None,
+                   help="with --through-avatar: what the enrollment is made from: the clip as "
+                   "recorded and the same clip rendered through the avatar, the two parts "
+                   "`enroll` makes (camera+avatar, the default, as the product runs); the clip "
+                   "as recorded alone (camera); or rendered alone (avatar)")
     p.add_argument("--every", type=int, default=1, metavar="N",
                    help="probe with the landmarks of one frame in N only (the enrollment keeps "
                    "every frame), as a receiver that finds landmarks on every N-th frame "
@@ -78,8 +85,8 @@ def run(args: argparse.Namespace) -> int:
     if args.setting is not None and args.signals != "motion":
         raise FingerprintError("--setting names a receiver's setting: it goes with --signals "
                                "motion.")
-    if args.enrolled_from == "avatar" and not args.through_avatar:
-        raise FingerprintError("--enrolled-from avatar goes with --through-avatar.")
+    if args.enrolled_from is not None and not args.through_avatar:
+        raise FingerprintError("--enrolled-from goes with --through-avatar.")
     embedder = Embedder(args.model, threads=2)
     descriptor = None
     if uses_face:
@@ -89,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     clips = read_manifest(args.manifest)
     target = avatar_shape() if args.same_face else None
     view = "avatar" if args.through_avatar else "camera"
-    enrolled_from = args.enrolled_from if args.through_avatar else "camera"
+    enrolled_from = args.enrolled_from or PRODUCT_ENROLLMENT[view]
     if args.every < 1:
         raise FingerprintError("--every must be 1 or more.")
     scored, skipped = embed_clips(clips, embedder, target, not args.quiet, view, descriptor,

@@ -15,8 +15,9 @@ then another person's clip.
 
 Views: a clip is probed as recorded (``camera``) or rendered through the default avatar and
 its landmarks found again (``avatar``, what the receiver sees). The enrollment is made the way
-the product makes it: from the owner's camera recording (``enrolled_from="camera"``), also
-when the probe is the avatar; ``enrolled_from="avatar"`` enrolls from the rendered clip too.
+the product makes it: from the owner's camera recording and the same recording rendered
+through the avatar (``enrolled_from="camera+avatar"``: the enrollment's two parts), also when
+the probe is the avatar; ``camera`` or ``avatar`` alone enroll from one of them.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import numpy as np
 from ..appearance import CheckSchedule
 from ..decision import Signal, State
 from ..embedder import Embedder
-from ..enrollment import Enrollment, Vectors
+from ..enrollment import Enrollment, Segment, Vectors
 from ..errors import FingerprintError
 from ..face_descriptor import DescriptorInfo, FaceDescriptor
 from ..landmarks import FaceLandmarks
@@ -47,6 +48,23 @@ from .metrics import summary
 #: How a view's clips are seen: landmarks as recorded, or through the default avatar.
 VIEWS: dict[str, Callable[[Path], ClipLandmarks]] = {"camera": extract_clip,
                                                      "avatar": rendered_clip}
+#: What an enrollment can be made from: one view of the recording, or the camera's with the
+#: avatar's as its avatar part (what ``enroll`` makes).
+ENROLLED_FROM = ("camera", "avatar", "camera+avatar")
+#: How the product enrolls, as each view is scored against it.
+PRODUCT_ENROLLMENT = {"camera": "camera", "avatar": "camera+avatar"}
+
+
+def enrollment_of(parts: list[tuple[np.ndarray, np.ndarray | None]], model_id: str,
+                  appearance: Vectors | None = None) -> Enrollment:
+    """An enrollment from the windows of one or more recordings, each ``(motion windows,
+    avatar-part windows or None)``, as ``enroll`` makes it from several videos."""
+    rendered = [a for _, a in parts if a is not None]
+    return Enrollment(
+        Vectors(model_id, np.concatenate([m for m, _ in parts])), appearance,
+        segments=tuple(Segment("", len(m), avatar_windows=0 if a is None else len(a))
+                       for m, a in parts),
+        avatar=Vectors(model_id, np.concatenate(rendered)) if rendered else None)
 
 
 @dataclass
@@ -55,21 +73,21 @@ class Scored:
     landmarks: ClipLandmarks  # as the probe is seen
     embeddings: np.ndarray  # motion window embeddings of the probe
     descriptors: ClipDescriptors | None = None  # face descriptors, when appearance is used
-    #: The windows an enrollment from this clip holds, when it is made from another view of
-    #: the clip than the probe's (the receiver: enrolled from the camera, probed through the
-    #: avatar); None: the probe's own.
-    enrolled: np.ndarray | None = None
+    #: The windows an enrollment from this clip holds, when it is made from other views of the
+    #: clip than the probe's (the receiver: enrolled from the camera and its rendering, probed
+    #: through the avatar): (motion windows, avatar-part windows or None); None: the probe's.
+    enrolled: tuple[np.ndarray, np.ndarray | None] | None = None
 
     @property
-    def enrolled_embeddings(self) -> np.ndarray:
-        return self.embeddings if self.enrolled is None else self.enrolled
+    def enrolled_parts(self) -> tuple[np.ndarray, np.ndarray | None]:
+        return (self.embeddings, None) if self.enrolled is None else self.enrolled
 
     def enrollment(self, model_id: str, descriptor_id: str | None = None) -> Enrollment:
         """An enrollment from this clip alone."""
         appearance = None
         if descriptor_id is not None and self.descriptors is not None:
             appearance = Vectors(descriptor_id, self.descriptors.vectors)
-        return Enrollment(Vectors(model_id, self.enrolled_embeddings), appearance)
+        return enrollment_of([self.enrolled_parts], model_id, appearance)
 
     def describe(self, i: int, face: FaceLandmarks) -> np.ndarray | None:
         """The cached descriptor of frame ``i``, if the clip has one (for ``clip_stream``)."""
@@ -84,14 +102,16 @@ def embed_clips(clips: list[Clip], embedder: Embedder, target_shape: np.ndarray 
                 descriptor: FaceDescriptor | None = None, enrolled_from: str | None = None,
                 every: int = 1) -> tuple[list[Scored], list[str]]:
     """Embed every clip's windows as ``view`` shows them (and describe its faces, with
-    ``descriptor``); with ``enrolled_from`` another view, also the windows an enrollment from
-    the clip holds, as that view shows them. ``every``: the probe's landmarks on one frame in
+    ``descriptor``), and the windows an enrollment from the clip holds: as ``enrolled_from``
+    (``ENROLLED_FROM``) says, by default as the product enrolls (``PRODUCT_ENROLLMENT``).
+    ``every``: the probe's landmarks on one frame in
     ``every`` only (the enrollment's on every frame), as a receiver that thins them has.
 
-    Clips with no full window (in either view), unreadable ones, and (with ``descriptor``)
+    Clips with no full window (in any view used), unreadable ones, and (with ``descriptor``)
     clips with no frame that shows exactly one face are skipped.
     """
-    own = (enrolled_from is None or enrolled_from == view) and every == 1
+    parts = (enrolled_from or PRODUCT_ENROLLMENT[view]).split("+")
+    own = parts == [view] and every == 1
     scored, skipped = [], []
     for clip in progress_bar(clips, desc="clips", unit="clip", quiet=not progress):
         try:
@@ -99,20 +119,20 @@ def embed_clips(clips: list[Clip], embedder: Embedder, target_shape: np.ndarray 
             marks = full.every(every)
             described = (None if descriptor is None
                          else clip_descriptors(clip.path, marks, descriptor))
-            enrolled = None
-            if not own:
-                source_view = enrolled_from or view
-                source = full if source_view == view else VIEWS[source_view](clip.path)
-                enrolled, _ = embedder.embed_clip(source.times, source.points, target_shape,
-                                                  source_view)
+            made = []
+            for part in ([] if own else parts):
+                source = full if part == view else VIEWS[part](clip.path)
+                made.append(embedder.embed_clip(source.times, source.points, target_shape,
+                                                part)[0])
         except FingerprintError as exc:
             skipped.append(f"{clip.path}: {exc}")
             continue
         emb, _ = embedder.embed_clip(marks.times, marks.points, target_shape, view)
         if (len(emb) == 0 or (described is not None and len(described) == 0)
-                or (enrolled is not None and len(enrolled) == 0)):
+                or any(len(m) == 0 for m in made)):
             skipped.append(str(clip.path))
             continue
+        enrolled = (made[0], made[1] if len(made) > 1 else None) if made else None
         scored.append(Scored(clip, marks, emb, described, enrolled))
     return scored, skipped
 
@@ -131,7 +151,7 @@ def pair_scores(scored: list[Scored], signals: str, embedder: Embedder,
     enrollments = [s.enrollment(model_id, appearance and appearance.model_id) for s in scored]
     mix = embedder.info.mix(view)
     if signals == "motion":
-        S = np.array([[float(e.motion_scores(s.embeddings, mix).mean()) for s in scored]
+        S = np.array([[float(e.motion_scores(s.embeddings, mix, view).mean()) for s in scored]
                       for e in enrollments])
     elif signals == "appearance":
         S = -np.array([[float(e.appearance_distances(s.descriptors.vectors).mean())
@@ -325,11 +345,13 @@ def detected_within(lasting: list[tuple[float, float | None]], horizon: float) -
 
 def comparison_scores(scored: list[Scored], signal: Signal, model_id: str,
                       descriptor_id: str | None = None, max_impostor: int = 200_000,
-                      seed: int = 0, branches: int = 1) -> tuple[np.ndarray, np.ndarray]:
+                      seed: int = 0, branches: int = 1, view: str = "camera",
+                      ) -> tuple[np.ndarray, np.ndarray]:
     """Raw per-observation scores of genuine and impostor comparisons, for calibration.
 
     Each ordered pair of clips (A, B) of one kind enrolls from A and scores each of B's motion
-    windows (a cosine per branch of the motion model: ``(n, branches)``) or face descriptors
+    windows as ``view`` sees them (a cosine per branch of the motion model: ``(n, branches)``)
+    or face descriptors
     (a distance: ``(n,)``). Genuine pairs are two recordings of
     one person; a real clip and its synthetic re-rendering are left out, and so are synthetic
     clips for appearance (their face is not the labelled person's). Impostor scores are
@@ -343,7 +365,7 @@ def comparison_scores(scored: list[Scored], signal: Signal, model_id: str,
         for b, sb in enumerate(scored):
             if a == b or sa.clip.kind != sb.clip.kind:
                 continue
-            values = (enrollment.branch_scores(sb.embeddings, branches)
+            values = (enrollment.branch_scores(sb.embeddings, branches, view)
                       if signal is Signal.MOTION
                       else enrollment.appearance_distances(sb.descriptors.vectors))
             (genuine if sa.clip.identity == sb.clip.identity else impostor).append(values)

@@ -2,9 +2,10 @@
 
 The recorder is fed from the pipeline's landmark pass (no second MediaPipe run) and from its
 face descriptors (described in the pipeline's descriptor process, about once a second). When
-enough seconds with a face are in, the motion embeddings are computed on a separate thread so
-the frame path does not pause, and ``on_done`` receives the enrollment (or the error to show
-the user).
+enough seconds with a face are in, the motion embeddings (as the camera saw the face, and as
+the far side sees it through the session's avatar) are computed on a separate thread so the
+frame path does not pause, and ``on_done`` receives the enrollment (or the error to show the
+user).
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..avatar.portrait import load_portrait, portrait_id
 from ..embedder import Embedder
 from ..enrollment import MAX_MULTI_FACE_SHARE, Enrollment, Segment, Vectors
 from ..errors import FingerprintError, NoFaceError
 from ..face_descriptor import DescriptorInfo
 from ..features import neutral_shape
 from ..landmarks import FaceLandmarks
+from ..offline.clip_landmarks import ClipLandmarks
+from ..video_enrollment import avatar_part
 
 #: A gap between two face frames longer than this does not count as recorded motion.
 MAX_STEP = 0.2
@@ -34,8 +38,10 @@ class EnrollmentRecorder:
     """Collects landmarks until ``seconds`` of face motion are in; then enrolls once."""
 
     def __init__(self, seconds: float, embedder: Embedder, faces: DescriptorInfo,
-                 on_done: Callable[[Enrollment | None, str | None], None]) -> None:
+                 on_done: Callable[[Enrollment | None, str | None], None],
+                 portrait: np.ndarray | None = None) -> None:
         self.seconds, self.embedder, self.faces, self.on_done = seconds, embedder, faces, on_done
+        self.portrait = portrait
         self._descriptors: list[np.ndarray] = []
         self.recorded = 0.0
         self.finished = False
@@ -43,6 +49,7 @@ class EnrollmentRecorder:
         self._times: list[float] = []
         self._faces: list[int] = []
         self._last_face = -np.inf
+        self._size = (0, 0)  # of the frames, as the landmarks were found on them
 
     @property
     def progress(self) -> float:
@@ -67,6 +74,7 @@ class EnrollmentRecorder:
         self._points.append(face.points)
         self._times.append(time)
         self._faces.append(face.num_faces)
+        self._size = (face.width, face.height)
         if self.recorded >= self.seconds and len(self._descriptors) >= MIN_FACES:
             self.finished = True
             threading.Thread(target=self._enroll, name="enroll", daemon=True).start()
@@ -82,10 +90,17 @@ class EnrollmentRecorder:
             if len(emb) == 0:
                 raise NoFaceError("no stretch of face motion was long enough; keep your face "
                                   "in view and talk naturally.")
-            result = Enrollment(Vectors(self.embedder.info.model_id, emb),
+            clip = ClipLandmarks(points, times, faces.astype(np.int8), *self._size)
+            (seen,) = avatar_part([clip], self.embedder, self.portrait)
+            model = self.embedder.info.model_id
+            result = Enrollment(Vectors(model, emb),
                                 Vectors(self.faces.model_id, np.stack(self._descriptors)),
                                 neutral=neutral_shape(points).astype(np.float32),
-                                segments=(Segment("live camera", len(emb), secs),))
+                                segments=(Segment("live camera", len(emb), secs,
+                                                  avatar_windows=len(seen)),),
+                                avatar=Vectors(model, seen) if len(seen) else None,
+                                portrait=portrait_id(self.portrait if self.portrait is not None
+                                                     else load_portrait()))
         except FingerprintError as exc:
             self.on_done(None, str(exc))
             return

@@ -56,7 +56,9 @@ class Session:
         self.ended: float | None = None
         self.state: State | None = None  # the last state, since ``state_since`` (monotonic)
         self.state_since = self.started
-        self.recorder = EnrollmentRecorder(enroll_seconds, embedder, faces, self._enrolled)
+        self.portrait = portrait
+        self.recorder = EnrollmentRecorder(enroll_seconds, embedder, faces, self._enrolled,
+                                           portrait)
         verifier = (None if enrollment is None
                     else StreamingVerifier(enrollment, embedder, appearance=faces))
         self.pipeline = Pipeline(DefaultAvatar(portrait), verifier, guard, waiting="enrolling",
@@ -97,7 +99,7 @@ class Session:
         if enrollment is None:
             self.error = f"enrollment failed: {error} Recording again."
             self.recorder = EnrollmentRecorder(self.recorder.seconds, self.embedder,
-                                               self.faces, self._enrolled)
+                                               self.faces, self._enrolled, self.portrait)
             self.pipeline.on_face = self.recorder.add
             self.pipeline.on_descriptor = self.recorder.add_descriptor
             return
