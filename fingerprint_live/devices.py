@@ -58,7 +58,7 @@ def _driver_problem() -> str | None:
     try:
         driver = ctypes.CDLL(name)
     except OSError:
-        return f"no NVIDIA driver ({name} not found)"
+        return f"no NVIDIA driver: {name} not found"
     status = driver.cuInit(0)
     if status == CUDA_ERROR_NO_DEVICE:
         return "the NVIDIA driver sees no CUDA device"

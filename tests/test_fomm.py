@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import argparse
 import copy
+import re
 
+import av
 import numpy as np
 import pytest
 import torch
+from shared_data import clip
 
 from fingerprint_live.avatar.fomm import FommAvatar
 from fingerprint_live.avatar.fomm.blocks import (
@@ -21,10 +24,11 @@ from fingerprint_live.avatar.fomm.blocks import (
 from fingerprint_live.avatar.fomm.checkpoint import build_modules, load_checkpoint
 from fingerprint_live.avatar.fomm.config import VOX_CPK_BYTES, load_config, onnx_paths
 from fingerprint_live.avatar.fomm.engine import movement_scale
-from fingerprint_live.avatar.fomm.export import _export
+from fingerprint_live.avatar.fomm.export import export_graph
 from fingerprint_live.avatar.fomm.keypoint_detector import Keypoints
 from fingerprint_live.avatar.fomm.motion import relative_keypoints
 from fingerprint_live.avatar.fomm.runtime import OnnxRunner, TorchRunner
+from fingerprint_live.cli import main
 from fingerprint_live.errors import ModelError, NoFaceError
 from fingerprint_live.landmarks import FaceLandmarks
 
@@ -285,9 +289,9 @@ def test_export_refuses_a_graph_that_ignores_inputs(tmp_path):
 
     x = torch.ones(2)
     with pytest.raises(RuntimeError, match="ignores its inputs"):
-        _export(Difference().eval(), (x, x), tmp_path / "d.onnx", ["a", "b"], ["d"])
+        export_graph(Difference().eval(), (x, x), tmp_path / "d.onnx", ["a", "b"], ["d"])
     assert list(tmp_path.iterdir()) == []
-    _export(Difference().eval(), (x, x.clone()), tmp_path / "d.onnx", ["a", "b"], ["d"])
+    export_graph(Difference().eval(), (x, x.clone()), tmp_path / "d.onnx", ["a", "b"], ["d"])
     assert [p.name for p in tmp_path.iterdir()] == ["d.onnx"]
 
 
@@ -317,3 +321,32 @@ def test_engine_render_calibrate_and_hold():
     assert again.held and np.array_equal(again.image, first.image)
     engine.calibrate(frame, face_box(100, 60, 90))
     assert np.array_equal(engine.render(frame, face_box(100, 60, 90)).image, first.image)
+
+
+def test_auto_on_a_gpu_install_without_cuda(vox_checkpoint, gpu_install_without_cuda, capsys):
+    """onnxruntime-gpu and no usable CUDA: one line saying why, then onnxruntime on the CPU."""
+    portrait = np.random.default_rng(0).integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    engine = FommAvatar(portrait, vox_checkpoint, expected_size=None)
+    assert engine.runtime == "onnxruntime on cpu, fp32"
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("fingerprint-live: onnxruntime-gpu is "
+                                                   "installed but CUDA is not usable (")
+    assert err.endswith("; running on the CPU.\n")
+    assert not engine.render(portrait, face_box(100, 60, 90)).held
+
+
+@pytest.mark.slow
+def test_animate_command_with_fomm(vox_checkpoint, tmp_path, capsys):
+    """`animate --engine fomm` as a user runs it: every driver frame in the MP4, the runtime
+    said."""
+    out = tmp_path / "fomm.mp4"
+    driver = clip("liveportrait/driving/d1.mp4")  # 16 frames
+    assert main(["animate", "--driver", str(driver), "-o", str(out), "--engine", "fomm",
+                 "--checkpoint", str(vox_checkpoint), "--any-size", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "FOMM avatar: onnxruntime on cpu, fp32" in err
+    assert re.search(r"16 frames at 30\.00 fps \(made at [\d.]+ fps\)", err)
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        assert (stream.width, stream.height) == (256, 256)
+        assert sum(1 for _ in container.decode(stream)) == 16

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import time
 from fractions import Fraction
 from itertools import chain, islice
 from pathlib import Path
@@ -18,12 +19,12 @@ import av
 import numpy as np
 from tqdm import tqdm
 
-from fingerprint_live.avatar.base import AvatarEngine
-from fingerprint_live.avatar.portrait import find_face, load_portrait
+from fingerprint_live.avatar.portrait import load_portrait
 
 from ..errors import FingerprintError, MediaError, NoFaceError
 from ..landmarks import LandmarkExtractor
 from ..media import Frame, iter_video
+from .engines import add_engine_arguments, make_engine
 
 #: Output sizes accepted by ``--size`` (even, for yuv420p).
 SIZES = range(64, 1025, 2)
@@ -40,11 +41,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--avatar", type=Path, default=None,
                         help="portrait image (default: the public-domain NASA astronaut photo)")
     parser.add_argument("-o", "--output", type=Path, required=True, help="MP4 file to write")
-    parser.add_argument("--engine", choices=["default", "fomm"], default="default",
-                        help="default: landmark mesh warp, no weights; fomm: First Order Motion "
-                        "Model (needs --checkpoint and the model runtime)")
-    parser.add_argument("--checkpoint", type=Path, default=None,
-                        help="FOMM checkpoint vox-cpk.pth.tar (--engine fomm)")
+    add_engine_arguments(parser)
     parser.add_argument("--size", type=int, default=256,
                         help="output side in pixels for the default engine (FOMM is 256)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -57,11 +54,12 @@ def run(args: argparse.Namespace) -> int:
     if not args.output.parent.is_dir():
         raise MediaError(f"{args.output.parent}: no such folder for the output video.")
     portrait = load_portrait(args.avatar)
-    engine = _engine(args, portrait)
+    engine = make_engine(args, portrait)
     frames = iter_video(args.driver)
     head = list(islice(frames, 10))
     rate = _frame_rate(head)
     total = held = 0
+    start = time.perf_counter()
     with LandmarkExtractor() as extractor, _Writer(args.output, engine.size, rate) as writer:
         for frame in tqdm(chain(head, frames), desc="animate", unit="frame",
                           disable=args.quiet):
@@ -69,33 +67,14 @@ def run(args: argparse.Namespace) -> int:
             writer.write(result.image)
             total += 1
             held += result.held
+    seconds = time.perf_counter() - start
     if held == total:
         args.output.unlink(missing_ok=True)  # a still portrait is not an animation
         raise NoFaceError(f"{args.driver}: no face was found in any of its {total} frames, so "
                           "nothing moves the avatar; use a video of a face seen from the front.")
-    print(f"wrote {args.output}: {total} frames at {float(rate):.2f} fps, "
-          f"{held} held for lack of a face", file=sys.stderr)
+    print(f"wrote {args.output}: {total} frames at {float(rate):.2f} fps (made at "
+          f"{total / seconds:.1f} fps), {held} held for lack of a face", file=sys.stderr)
     return 0
-
-
-def _engine(args: argparse.Namespace, portrait: np.ndarray) -> AvatarEngine:
-    """The chosen engine; FOMM is imported only when asked for (it needs its runtime)."""
-    if args.engine == "default":
-        from fingerprint_live.avatar.default_avatar import DefaultAvatar
-
-        return DefaultAvatar(portrait, size=args.size)
-    if args.checkpoint is None:
-        raise FingerprintError("--engine fomm needs --checkpoint PATH (vox-cpk.pth.tar).")
-    try:
-        from fingerprint_live.avatar.fomm.engine import FommAvatar
-
-        return FommAvatar(portrait, checkpoint=args.checkpoint, backend="onnx",
-                          portrait_face=find_face(portrait))
-    except ImportError as exc:
-        raise FingerprintError(
-            f"--engine fomm needs the model runtime ({exc.name} is missing): install "
-            "fingerprint-live[cpu] and, to export the checkpoint once, fingerprint-live[train]."
-        ) from exc
 
 
 def _frame_rate(head: list[Frame]) -> Fraction:

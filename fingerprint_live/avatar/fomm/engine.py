@@ -80,6 +80,11 @@ class FommAvatar:
         self._neutral: Keypoints | None = None
         self._scale = np.ones(1, np.float32)
 
+    @property
+    def runtime(self) -> str:
+        """Where the frames are made, e.g. 'onnxruntime on cuda, fp16'."""
+        return self._runner.runtime
+
     def calibrate(self, frame: np.ndarray, face: FaceLandmarks) -> None:
         """Take this frame as the neutral pose (and restart the crop box's smoothing here)."""
         if not face.found:

@@ -43,19 +43,21 @@ def export_onnx(kp_detector: KPDetector, generator: OcclusionAwareGenerator, gra
     with torch.no_grad():
         kp = kp_detector(image)
         encoded = generator.encode(image)
-    _export(kp_detector, (image,), graphs.kp_detector, ["image"], list(Keypoints._fields))
-    _export(SourceEncoder(generator).eval(), (image,), graphs.source_encoder, ["source"],
-            list(SourceEncoder.output_names))
-    # Distinct tensors: torch.export takes one tensor passed twice for one input, read twice.
+    export_graph(kp_detector, (image,), graphs.kp_detector, ["image"], list(Keypoints._fields))
+    export_graph(SourceEncoder(generator).eval(), (image,), graphs.source_encoder, ["source"],
+                 list(SourceEncoder.output_names))
+    # Distinct tensors: torch.export reads one tensor passed for two inputs as a single input.
     inputs = (*encoded, *kp, *(t.clone() for t in kp), *(t.clone() for t in kp), torch.ones(1))
-    _export(RelativeAnimator(generator, relative_jacobian).eval(), inputs, graphs.animator,
-            list(RelativeAnimator.input_names), ["prediction"])
+    export_graph(RelativeAnimator(generator, relative_jacobian).eval(), inputs, graphs.animator,
+                 list(RelativeAnimator.input_names), ["prediction"])
     _half_precision(graphs.animator, graphs.animator_fp16)
 
 
-def _export(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], path: Path,
-            input_names: list[str], output_names: list[str]) -> None:
-    """torch.export-based export (needs onnxscript), then an atomic rename."""
+def export_graph(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], path: Path,
+                 input_names: list[str], output_names: list[str]) -> None:
+    """One module to one ONNX file with the torch.export-based exporter (needs onnxscript),
+    written under another name and renamed once complete; a graph that ignores one of its
+    inputs is refused."""
     partial = Path(f"{path}.partial")
     with _exporter_notices_off():
         program = torch.onnx.export(module, inputs, str(partial), input_names=input_names,

@@ -27,6 +27,7 @@ PRECISIONS = ("fp32", "fp16")
 class Runner(Protocol):
     device: str  # where it computes: cpu or cuda
     precision: str  # of the animator: fp32 or fp16
+    runtime: str  # both, and what computes, in words
 
     def keypoints(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(value (1, K, 2), jacobian (1, K, 2, 2)) of a (1, 3, H, W) image in [0, 1]."""
@@ -76,6 +77,8 @@ class OnnxRunner:
         tensorrt = self.providers[0] == "TensorrtExecutionProvider"
         self._animator = session(graphs.animator_fp16 if fp16 and not tensorrt
                                  else graphs.animator)
+        self.runtime = (f"onnxruntime on {device}, {self.precision}"
+                        + (" (TensorRT)" if tensorrt else ""))
         self._binding = self._animator.io_binding()
         self._inputs: dict[str, ort.OrtValue] = {}
         self._encoded: list[ort.OrtValue] = []
@@ -148,6 +151,7 @@ class TorchRunner:
         self._animator = RelativeAnimator(generator, relative_jacobian).eval().to(target,
                                                                                   self.dtype)
         self._source: tuple | None = None
+        self.runtime = f"PyTorch on {self.device}, {self.precision}"
 
     def _tensor(self, array: np.ndarray, dtype=None):
         return self._torch.from_numpy(np.ascontiguousarray(array)).to(self._target,
