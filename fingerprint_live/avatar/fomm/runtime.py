@@ -54,19 +54,19 @@ class OnnxRunner:
 
     The animator's inputs and output are bound once to buffers on the device (I/O binding): the
     portrait's encoding never leaves it, and per frame only the keypoints are written in place.
-    With TensorRT usable, it runs the float32 graphs and picks half precision itself; its engines
-    are cached in ``trt-cache`` beside the graphs.
+    With TensorRT usable (and ``tensorrt`` not False), it runs the float32 graphs and picks half
+    precision itself; its engines are cached in ``trt-cache`` beside the graphs.
     """
 
-    def __init__(self, graphs: OnnxGraphs, device: str = "cpu",
-                 precision: str | None = None) -> None:
+    def __init__(self, graphs: OnnxGraphs, device: str = "cpu", precision: str | None = None,
+                 tensorrt: bool = True) -> None:
         import onnxruntime as ort
 
         self._ort = ort
         self.device = device
         self.precision = _precision(precision, device)
         fp16 = self.precision == "fp16"
-        cache = Path(graphs.animator).parent / "trt-cache"
+        cache = Path(graphs.animator).parent / "trt-cache" if tensorrt else None
 
         def session(path: Path) -> ort.InferenceSession:
             return onnx_session(path, device, tensorrt_cache=cache, fp16=fp16)
