@@ -433,6 +433,7 @@ def main() -> int:
         else:
             check.stage("animate fomm", 30,
                         lambda: animate(check, work, args.clip, "fomm", checkpoint[0]))
+    check.write()
     print(table(check.result), end="")
     if not gpu:
         return NO_GPU
