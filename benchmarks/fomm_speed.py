@@ -5,12 +5,12 @@ path as it was until the portrait's share was cached: the whole generator every 
 portrait encoded anew (one ONNX graph fed from the host). ``after`` is the shipped path: the
 portrait encoded once, its encoding kept on the device. The two run interleaved frame by frame
 (alternating which goes first), so the machine's load falls on both alike; how much faster is
-the median of the frames' ratios. Random weights
-(speed does not depend on them). Prints one JSON object: median milliseconds per frame and how
-much faster ``after`` is, for onnxruntime and torch on the CPU, and with CUDA also torch fp16
-and onnxruntime CUDA; plus the convolution GMACs, which bound the CPU figure.
+the median of the frames' ratios. Random weights (speed does not depend on them). Prints one
+JSON object: median milliseconds per frame and how much faster ``after`` is, for onnxruntime
+and torch on the CPU, and with CUDA also torch fp16 and onnxruntime CUDA; plus the convolution
+GMACs, which bound the CPU figure.
 
-    python -m benchmarks.fomm_speed --frames 5      # from the repository root
+    python -m benchmarks.fomm_speed --frames 7      # from the repository root
 """
 
 from __future__ import annotations
