@@ -1,4 +1,4 @@
-"""The shipped motion embedder, run with onnxruntime (CUDA when present, else CPU)."""
+"""The shipped motion embedder, run with onnxruntime (CUDA when usable, else CPU)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .calibration import Calibration
+from .devices import onnx_device, onnx_session
 from .errors import ModelError
 from .features import FeatureSet
 from .model_files import model_dir as model_dir_of
@@ -61,19 +62,16 @@ def model_id(onnx_blob: bytes, center: np.ndarray | None) -> str:
     return digest.hexdigest()
 
 
-#: Where the embedder runs: onnxruntime's provider for each ``device``.
-PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
-
-
 class Embedder:
     """Windows of motion features ``(W, T, C)`` -> unit embeddings ``(W, D)``, compared by
     cosine (``info.dimension``, ``info.metric``; runs on ``info.device``). A model with several
     branches (``info.branches``) makes one unit part per branch, each compared on its own.
 
-    ``device`` is ``cpu``, ``cuda`` (needs onnxruntime-gpu) or ``auto`` (CUDA when onnxruntime
-    offers it, else the CPU). When the model carries a ``center`` (the mean embedding of its
-    training windows), it is subtracted before renormalising: the direction every window shares
-    carries no identity, and removing it spreads the scores of different people apart.
+    ``device`` is ``cpu``, ``cuda`` (needs onnxruntime-gpu) or ``auto`` (CUDA when
+    onnxruntime-gpu can use a device, else the CPU: :func:`devices.onnx_device`). When the model
+    carries a ``center`` (the mean embedding of its training windows), it is subtracted before
+    renormalising: the direction every window shares carries no identity, and removing it
+    spreads the scores of different people apart.
 
     A view can have a centre of its own (``view_centers`` in the card: for ``avatar``, the mean
     embedding of the training people's clips rendered through the default avatar): windows seen
@@ -87,15 +85,7 @@ class Embedder:
                  threads: int = 1) -> None:
         import onnxruntime as ort
 
-        available = ort.get_available_providers()
-        if device == "auto":
-            device = "cuda" if PROVIDERS["cuda"] in available else "cpu"
-        if device not in PROVIDERS:
-            raise ModelError(f"device must be cpu, cuda or auto, not {device!r}.")
-        if PROVIDERS[device] not in available:
-            raise ModelError(f"onnxruntime here cannot run on {device} (it offers "
-                             f"{', '.join(available)}); install fingerprint-live[gpu] for CUDA, "
-                             "or use device='cpu'.")
+        device = onnx_device(device)
         model_dir = model_dir_of(model_dir)
         onnx_path, meta_path = model_dir / "embedder.onnx", model_dir / "embedder.json"
         for p in (onnx_path, meta_path):
@@ -128,7 +118,7 @@ class Embedder:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(blob, opts, providers=[PROVIDERS[device]])
+        self._session = onnx_session(blob, device, opts)
         dimension = int(self._session.get_outputs()[0].shape[1])
         if dimension % branches or any(c is not None and c.shape != (dimension,) for c in
                                        (self._center, *self._view_centers.values())):

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import argparse
 import copy
+import re
 
+import av
 import numpy as np
 import pytest
 import torch
+from shared_data import clip
 
 from fingerprint_live.avatar.fomm import FommAvatar
 from fingerprint_live.avatar.fomm.blocks import (
@@ -21,9 +24,11 @@ from fingerprint_live.avatar.fomm.blocks import (
 from fingerprint_live.avatar.fomm.checkpoint import build_modules, load_checkpoint
 from fingerprint_live.avatar.fomm.config import VOX_CPK_BYTES, load_config, onnx_paths
 from fingerprint_live.avatar.fomm.engine import movement_scale
+from fingerprint_live.avatar.fomm.export import export_graph
 from fingerprint_live.avatar.fomm.keypoint_detector import Keypoints
 from fingerprint_live.avatar.fomm.motion import relative_keypoints
 from fingerprint_live.avatar.fomm.runtime import OnnxRunner, TorchRunner
+from fingerprint_live.cli import main
 from fingerprint_live.errors import ModelError, NoFaceError
 from fingerprint_live.landmarks import FaceLandmarks
 
@@ -192,28 +197,108 @@ def test_movement_scale_and_helpers_by_hand():
     assert flat.shape == (1, 3, 16, 16) and torch.allclose(flat[..., 4:12, 4:12], torch.tensor(0.5))
 
 
+def frames_of(kp: tuple[np.ndarray, np.ndarray], count: int = 3):
+    """Driver keypoints moved and turned a little differently each frame."""
+    value, jacobian = kp
+    for i in range(count):
+        turn = np.array([[1.0 + 0.05 * i, 0.1], [-0.05 * i, 0.9]], np.float32)
+        yield value + 0.03 * (i + 1), jacobian @ turn
+
+
+def uncached(generator: torch.nn.Module, source: np.ndarray, kp_source, driving, neutral,
+             scale: float) -> np.ndarray:
+    """Today's per-frame computation: the whole generator, the portrait encoded anew."""
+    source_kp, driving, neutral = (Keypoints(*(torch.from_numpy(a) for a in kp))
+                                   for kp in (kp_source, driving, neutral))
+    with torch.no_grad():
+        moved = relative_keypoints(source_kp, driving, neutral, scale)
+        return generator(torch.from_numpy(source), moved, source_kp).numpy()
+
+
+def test_cached_source_matches_per_frame_torch(vox):
+    """The portrait encoded once gives the frames of encoding it every frame, frame after frame."""
+    runner = TorchRunner(*vox, device="cpu")
+    rng = np.random.default_rng(1)
+    source = rng.random((1, 3, 256, 256), dtype=np.float32)
+    kp_source = runner.set_source(source)
+    neutral = runner.keypoints(rng.random((1, 3, 256, 256), dtype=np.float32))
+    scale = np.full(1, 1.2, np.float32)
+    outputs = []
+    for driving in frames_of(neutral):
+        out = runner.animate(*driving, *neutral, scale)
+        np.testing.assert_allclose(out, uncached(vox[1], source, kp_source, driving, neutral, 1.2),
+                                   atol=1e-5)
+        outputs.append(out)
+    assert np.abs(outputs[0] - outputs[-1]).max() > 1e-3  # the frames do differ
+
+
 def test_onnx_matches_torch(vox, vox_checkpoint):
     portrait = np.random.default_rng(0).integers(0, 256, (240, 320, 3), dtype=np.uint8)
     engine = FommAvatar(portrait, vox_checkpoint, backend="onnx", device="cpu", expected_size=None)
-    onnx = OnnxRunner(*onnx_paths(vox_checkpoint), device="cpu")
-    assert onnx.providers == ["CPUExecutionProvider"]
+    onnx = OnnxRunner(onnx_paths(vox_checkpoint), device="cpu")
+    assert onnx.providers == ["CPUExecutionProvider"] and onnx.precision == "fp32"
     reference = TorchRunner(*vox, device="cpu")
 
-    image = np.random.default_rng(1).random((1, 3, 256, 256), dtype=np.float32)
-    kp_torch, kp_onnx = reference.keypoints(image), onnx.keypoints(image)
+    rng = np.random.default_rng(1)
+    image = rng.random((1, 3, 256, 256), dtype=np.float32)
+    kp_torch, kp_onnx = reference.keypoints(image), onnx.set_source(image)
     for a, b in zip(kp_torch, kp_onnx, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-3)
     assert not np.allclose(kp_torch[1], np.eye(2), atol=1e-3)  # the Jacobians are non-trivial
-    value, jacobian = kp_torch
-    driving = (value + 0.05, jacobian @ np.array([[1.1, 0.1], [0.0, 0.9]], np.float32))
-    inputs = (image, value, jacobian, *driving, value, jacobian, np.full(1, 1.2, np.float32))
-    np.testing.assert_allclose(reference.animate(*inputs), onnx.animate(*inputs), atol=1e-3)
+    neutral = reference.keypoints(rng.random((1, 3, 256, 256), dtype=np.float32))
+    scale = np.full(1, 1.2, np.float32)
+    first = None
+    for driving in frames_of(neutral):
+        expected = uncached(vox[1], image, kp_torch, driving, neutral, 1.2)
+        out = onnx.animate(*driving, *neutral, scale)
+        np.testing.assert_allclose(out, expected, atol=1e-4)
+        first = out.copy() if first is None else first
+    # The portrait's encoding, bound once on the device, is unchanged by the frames after it.
+    again = onnx.animate(*next(frames_of(neutral)), *neutral, scale)
+    np.testing.assert_array_equal(again, first)
 
     frame = np.random.default_rng(2).integers(0, 256, (240, 320, 3), dtype=np.uint8)
-    rendered = engine.render(frame, face_box(100, 60, 90)).image
     torch_engine = FommAvatar.from_runner(portrait, reference)
-    expected = torch_engine.render(frame, face_box(100, 60, 90)).image
-    assert np.abs(rendered.astype(int) - expected).max() <= 1
+    for x0 in (100, 104, 98):
+        rendered = engine.render(frame, face_box(x0, 60, 90)).image
+        expected = torch_engine.render(frame, face_box(x0, 60, 90)).image
+        assert np.abs(rendered.astype(int) - expected).max() <= 1
+
+
+def test_half_precision_graph(vox, vox_checkpoint):
+    """The fp16 animator (for CUDA) reads and writes float32 and stays near the fp32 frames."""
+    graphs = onnx_paths(vox_checkpoint)
+    assert graphs.animator_fp16.stat().st_size < 0.6 * graphs.animator.stat().st_size
+    half, full = (OnnxRunner(graphs, "cpu", precision) for precision in ("fp16", "fp32"))
+    image = np.random.default_rng(3).random((1, 3, 256, 256), dtype=np.float32)
+    kp = half.set_source(image)
+    full.set_source(image)
+    driving = next(frames_of(kp))
+    a = half.animate(*driving, *kp, np.ones(1, np.float32))
+    b = full.animate(*driving, *kp, np.ones(1, np.float32))
+    assert a.dtype == np.float32 and a.shape == (1, 3, 256, 256)
+    assert np.abs(a - b).max() < 1e-2
+
+
+def test_export_refuses_a_graph_that_ignores_inputs(tmp_path):
+    """One tensor passed for two inputs is read as one input by torch.export: caught, no file."""
+
+    class Difference(torch.nn.Module):
+        def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+            return a - b
+
+    x = torch.ones(2)
+    with pytest.raises(RuntimeError, match="ignores its inputs"):
+        export_graph(Difference().eval(), (x, x), tmp_path / "d.onnx", ["a", "b"], ["d"])
+    assert list(tmp_path.iterdir()) == []
+    export_graph(Difference().eval(), (x, x.clone()), tmp_path / "d.onnx", ["a", "b"], ["d"])
+    assert [p.name for p in tmp_path.iterdir()] == ["d.onnx"]
+
+
+def test_animate_needs_a_source(vox):
+    kp = (np.zeros((1, 10, 2), np.float32), np.tile(np.eye(2, dtype=np.float32), (1, 10, 1, 1)))
+    with pytest.raises(RuntimeError, match="set_source"):
+        TorchRunner(*vox, device="cpu").animate(*kp, *kp, np.ones(1, np.float32))
 
 
 def test_engine_render_calibrate_and_hold():
@@ -236,3 +321,32 @@ def test_engine_render_calibrate_and_hold():
     assert again.held and np.array_equal(again.image, first.image)
     engine.calibrate(frame, face_box(100, 60, 90))
     assert np.array_equal(engine.render(frame, face_box(100, 60, 90)).image, first.image)
+
+
+def test_auto_on_a_gpu_install_without_cuda(vox_checkpoint, gpu_install_without_cuda, capsys):
+    """onnxruntime-gpu and no usable CUDA: one line saying why, then onnxruntime on the CPU."""
+    portrait = np.random.default_rng(0).integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    engine = FommAvatar(portrait, vox_checkpoint, expected_size=None)
+    assert engine.runtime == "onnxruntime on cpu, fp32"
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("fingerprint-live: onnxruntime-gpu is "
+                                                   "installed but CUDA is not usable (")
+    assert err.endswith("; running on the CPU.\n")
+    assert not engine.render(portrait, face_box(100, 60, 90)).held
+
+
+@pytest.mark.slow
+def test_animate_command_with_fomm(vox_checkpoint, tmp_path, capsys):
+    """`animate --engine fomm` as a user runs it: every driver frame in the MP4, the runtime
+    said."""
+    out = tmp_path / "fomm.mp4"
+    driver = clip("liveportrait/driving/d1.mp4")  # 16 frames
+    assert main(["animate", "--driver", str(driver), "-o", str(out), "--engine", "fomm",
+                 "--checkpoint", str(vox_checkpoint), "--any-size", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "FOMM avatar: onnxruntime on cpu, fp32" in err
+    assert re.search(r"16 frames at 30\.00 fps \(made at [\d.]+ fps\)", err)
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        assert (stream.width, stream.height) == (256, 256)
+        assert sum(1 for _ in container.decode(stream)) == 16

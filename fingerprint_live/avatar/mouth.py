@@ -101,7 +101,7 @@ class MouthInterior:
         gap = t + b
         own = np.minimum(gap, rest_gap) / 2  # how much of each strip still shows
         colour = self._cavity(u, t - own, b - own, gap - rest_gap)
-        col = np.clip(u, 0, 1) * (STRIP_COLUMNS - 1)
+        col = (np.clip(u, 0, 1) * (STRIP_COLUMNS - 1)).astype(np.float32)  # OpenCV 5: maps alike
         for strip, d in zip(self._strips, (t, b), strict=True):
             taken = cv2.remap(strip, col, np.clip(d, 0, self._rows - 1).astype(np.float32),
                               cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import time
 from fractions import Fraction
 from itertools import chain, islice
 from pathlib import Path
@@ -17,8 +18,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from fingerprint_live.avatar.base import AvatarEngine
-from fingerprint_live.avatar.portrait import find_face, load_portrait
+from fingerprint_live.avatar.portrait import load_portrait
 
 from ..atomic_write import atomic_path
 from ..errors import FingerprintError, NoFaceError
@@ -26,6 +26,7 @@ from ..landmarks import LandmarkExtractor
 from ..media import Frame, iter_video
 from ..progress import progress_bar
 from . import output_path
+from .engines import add_engine_arguments, make_engine
 
 #: Output sizes accepted by ``--size`` (even, for yuv420p).
 SIZES = range(64, 1025, 2)
@@ -42,11 +43,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--avatar", type=Path, default=None,
                         help="portrait image (default: the public-domain NASA astronaut photo)")
     parser.add_argument("-o", "--output", type=Path, required=True, help="MP4 file to write")
-    parser.add_argument("--engine", choices=["default", "fomm"], default="default",
-                        help="default: landmark mesh warp, no weights; fomm: First Order Motion "
-                        "Model (needs --checkpoint and the model runtime)")
-    parser.add_argument("--checkpoint", type=Path, default=None,
-                        help="FOMM checkpoint vox-cpk.pth.tar (--engine fomm)")
+    add_engine_arguments(parser)
     parser.add_argument("--size", type=int, default=256,
                         help="output side in pixels for the default engine (FOMM is 256)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -58,17 +55,18 @@ def run(args: argparse.Namespace) -> int:
         raise FingerprintError(f"--size must be an even number from 64 to 1024, not {args.size}.")
     output = output_path(args.output, "output video")
     portrait = load_portrait(args.avatar)
-    engine = _engine(args, portrait)
+    engine = make_engine(args, portrait)
     frames = iter_video(args.driver)
     head = list(islice(frames, 10))
     rate = _frame_rate(head)
     total = held = 0
     # Written beside the output and renamed at the end: a driver that breaks half-way (or
     # holds no face) leaves no playable part behind, and an older output stays as it was.
+    start = time.perf_counter()
     with atomic_path(output) as partial:
         with LandmarkExtractor() as extractor, _Writer(partial, engine.size, rate) as writer:
             for frame in progress_bar(chain(head, frames), desc="animate", unit="frame",
-                                  quiet=args.quiet):
+                                      quiet=args.quiet):
                 result = engine.render(frame.image, extractor.process(frame.image))
                 writer.write(result.image)
                 total += 1
@@ -77,29 +75,10 @@ def run(args: argparse.Namespace) -> int:
             raise NoFaceError(f"{args.driver}: no face was found in any of its {total} frames, "
                               "so nothing moves the avatar; use a video of a face seen from the "
                               "front.")
-    print(f"wrote {output}: {total} frames at {float(rate):.2f} fps, "
-          f"{held} held for lack of a face", file=sys.stderr)
+    seconds = time.perf_counter() - start
+    print(f"wrote {output}: {total} frames at {float(rate):.2f} fps (made at "
+          f"{total / seconds:.1f} fps), {held} held for lack of a face", file=sys.stderr)
     return 0
-
-
-def _engine(args: argparse.Namespace, portrait: np.ndarray) -> AvatarEngine:
-    """The chosen engine; FOMM is imported only when asked for (it needs its runtime)."""
-    if args.engine == "default":
-        from fingerprint_live.avatar.default_avatar import DefaultAvatar
-
-        return DefaultAvatar(portrait, size=args.size)
-    if args.checkpoint is None:
-        raise FingerprintError("--engine fomm needs --checkpoint PATH (vox-cpk.pth.tar).")
-    try:
-        from fingerprint_live.avatar.fomm.engine import FommAvatar
-
-        return FommAvatar(portrait, checkpoint=args.checkpoint, backend="onnx",
-                          portrait_face=find_face(portrait))
-    except ImportError as exc:
-        raise FingerprintError(
-            f"--engine fomm needs the model runtime ({exc.name} is missing): install "
-            "fingerprint-live[cpu] and, to export the checkpoint once, fingerprint-live[train]."
-        ) from exc
 
 
 def _frame_rate(head: list[Frame]) -> Fraction:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..errors import FingerprintError
 from ..guard import GuardConfig, Policy
+from .engines import add_engine_arguments, make_engine
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -27,7 +28,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--loop", action="store_true", help="with --input: play it again and again")
     p.add_argument("--avatar", type=Path, default=None,
                    help="portrait image (default: the public-domain NASA astronaut photo)")
-    p.add_argument("--size", type=int, default=256, help="avatar side in pixels (default: 256)")
+    p.add_argument("--size", type=int, default=256,
+                   help="avatar side in pixels for the default engine (default: 256; FOMM is 256)")
+    add_engine_arguments(p)
     p.add_argument("--policy", type=Policy, choices=list(Policy), default=Policy.BLOCK,
                    help="on mismatch: block (slate), flag (banner), off (default: %(default)s)")
     p.add_argument("--on-glitch", type=Policy, choices=list(Policy), default=Policy.FLAG,
@@ -47,7 +50,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fingerprint_live.avatar.default_avatar import DefaultAvatar
     from fingerprint_live.avatar.portrait import load_portrait
 
     from ..embedder import Embedder
@@ -80,10 +82,10 @@ def run(args: argparse.Namespace) -> int:
         raise FingerprintError("--enrollment FILE is needed to check who drives the avatar "
                                "(make one with `fingerprint-live enroll`); --policy off sends the "
                                "avatar unchecked.")
-    avatar = DefaultAvatar(load_portrait(args.avatar), size=args.size)
+    avatar = make_engine(args, load_portrait(args.avatar))
     frames = (file_frames(args.input, args.loop) if args.input is not None
               else webcam_frames(args.camera))
-    camera = open_virtual_camera(args.size, args.size, args.fps, args.backend, args.device)
+    camera = open_virtual_camera(avatar.size, avatar.size, args.fps, args.backend, args.device)
     preview = Preview() if args.preview else None
     keys: list[str] = []
     if sys.stdin is not None and sys.stdin.isatty():
@@ -91,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     pipeline = Pipeline(avatar, verifier, GuardConfig(policy=args.policy,
                                                       on_glitch=args.on_glitch),
                         waiting="unchecked")
-    print(f"virtual camera: {camera.device} ({camera.backend}), {args.size}x{args.size}",
+    print(f"virtual camera: {camera.device} ({camera.backend}), {avatar.size}x{avatar.size}",
           file=sys.stderr)
     try:
         run_camera(frames, pipeline, camera, preview, keys)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -19,8 +19,18 @@ def load_config(path: Path = CONFIG_PATH) -> dict[str, Any]:
         return yaml.safe_load(f)
 
 
-def onnx_paths(checkpoint: Path, out_dir: Path | None = None) -> tuple[Path, Path]:
-    """The keypoint detector and generator graphs of ``checkpoint``: beside it by default."""
+class OnnxGraphs(NamedTuple):
+    """The ONNX files exported from one checkpoint."""
+
+    kp_detector: Path
+    source_encoder: Path  # the generator's per-portrait share, run once per portrait
+    animator: Path  # relative motion and the generator's per-frame rest, float32
+    animator_fp16: Path  # the same in half precision (float32 inputs and outputs), for CUDA
+
+
+def onnx_paths(checkpoint: Path, out_dir: Path | None = None) -> OnnxGraphs:
+    """The graphs of ``checkpoint``: beside it by default."""
     folder = out_dir or checkpoint.parent
     stem = checkpoint.name.split(".")[0]
-    return folder / f"{stem}.kp_detector.onnx", folder / f"{stem}.generator.onnx"
+    return OnnxGraphs(*(folder / f"{stem}.{part}.onnx" for part in
+                        ("kp_detector", "source_encoder", "animator", "animator.fp16")))

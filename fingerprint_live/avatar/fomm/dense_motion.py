@@ -23,7 +23,10 @@ from .keypoint_detector import Keypoints
 
 
 class DenseMotionNetwork(nn.Module):
-    """Predicts ``deformation`` (B, h, w, 2) and ``occlusion`` (B, 1, h, w) at ``scale_factor``."""
+    """Predicts ``deformation`` (B, h, w, 2) and ``occlusion`` (B, 1, h, w) at ``scale_factor``.
+
+    It sees the source at ``scale_factor``: :meth:`downscale` makes that once per portrait.
+    """
 
     def __init__(self, block_expansion: int, num_blocks: int, max_features: int, num_kp: int,
                  num_channels: int, estimate_occlusion_map: bool = True, scale_factor: float = 1.0,
@@ -67,10 +70,13 @@ class DenseMotionNetwork(nn.Module):
                       motions.reshape(-1, height, width, 2))
         return warped.reshape(batch, self.num_kp + 1, channels, height, width)
 
+    def downscale(self, source: torch.Tensor) -> torch.Tensor:
+        """The source as this network sees it (anti-aliased to ``scale_factor``)."""
+        return source if self.down is None else self.down(source)
+
     def forward(self, source: torch.Tensor, kp_driving: Keypoints,
                 kp_source: Keypoints) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.down is not None:
-            source = self.down(source)
+        """``source`` is already :meth:`downscale`-d."""
         batch, _, height, width = source.shape
         heatmaps = self._heatmaps(height, width, kp_driving, kp_source)
         motions = self._sparse_motions(height, width, kp_driving, kp_source)

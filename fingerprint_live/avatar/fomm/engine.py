@@ -12,11 +12,12 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ...devices import cuda_problem, gpu_build, no_cuda_line, onnx_device, say_once
 from ...errors import ModelError, NoFaceError
 from ...landmarks import FaceLandmarks
 from ..base import AvatarFrame
 from ..crop import FaceCropper
-from .config import DEFAULT_CHECKPOINT, VOX_CPK_BYTES, load_config, onnx_paths
+from .config import DEFAULT_CHECKPOINT, VOX_CPK_BYTES, OnnxGraphs, load_config, onnx_paths
 from .runtime import OnnxRunner, Runner, TorchRunner
 
 #: The face box is this many times the landmarks' extent: FOMM was trained on loose face crops.
@@ -30,28 +31,32 @@ class FommAvatar:
 
     ``checkpoint`` is the authors' ``vox-cpk.pth.tar`` (default :data:`DEFAULT_CHECKPOINT`);
     ``expected_size`` refuses other files (None accepts any). The ``onnx`` backend exports the
-    checkpoint once to ONNX files beside it and reuses them; ``torch`` runs the modules directly.
-    ``device`` is 'cuda', 'cpu' or None (CUDA when available). ``portrait_face``, the portrait's
-    landmarks, crops the portrait like the driver; without it the centred square is used.
+    checkpoint once to ONNX files beside it and reuses them; ``torch`` runs the modules directly;
+    ``auto`` (default) takes onnxruntime on CUDA, else PyTorch on CUDA, else onnxruntime on the
+    CPU. ``device`` is 'cuda', 'cpu' or None (CUDA when usable); ``precision`` 'fp16' or 'fp32'
+    (default: fp16 on CUDA). ``portrait_face``, the portrait's landmarks, crops the portrait like
+    the driver; without it the centred square is used. The portrait is encoded once, here.
     """
 
     def __init__(self, portrait_rgb: np.ndarray, checkpoint: str | Path | None = None,
-                 backend: str = "onnx", device: str | None = None,
+                 backend: str = "auto", device: str | None = None,
                  portrait_face: FaceLandmarks | None = None,
-                 expected_size: int | None = VOX_CPK_BYTES) -> None:
+                 expected_size: int | None = VOX_CPK_BYTES, precision: str | None = None) -> None:
         checkpoint = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
         config = load_config()
-        relative_jacobian = config["normalization_params"]["use_relative_jacobian"]
+        if backend == "auto":
+            backend, device = _auto_backend(checkpoint, device)
         if backend == "onnx":
-            files = _onnx_files(checkpoint, expected_size, config)
-            runner: Runner = OnnxRunner(*files, device)
+            graphs = _onnx_files(checkpoint, expected_size, config)
+            runner: Runner = OnnxRunner(graphs, onnx_device(device), precision)
         elif backend == "torch":
             from .checkpoint import load_checkpoint
 
             modules = load_checkpoint(checkpoint, config, expected_size)
-            runner = TorchRunner(*modules, device, relative_jacobian)
+            relative_jacobian = config["normalization_params"]["use_relative_jacobian"]
+            runner = TorchRunner(*modules, device, relative_jacobian, precision)
         else:
-            raise ValueError(f"backend must be 'onnx' or 'torch', not {backend!r}")
+            raise ValueError(f"backend must be 'auto', 'onnx' or 'torch', not {backend!r}")
         self._start(portrait_rgb, runner, config, portrait_face)
 
     @classmethod
@@ -69,12 +74,16 @@ class FommAvatar:
         self._adapt_scale: bool = config["normalization_params"]["adapt_movement_scale"]
         portrait = FaceCropper(scale=CROP_SCALE).crop(
             portrait_rgb, portrait_face or FaceLandmarks(None, 0, 0, 0), self.size)
-        self._source = _to_input(portrait)
-        self._source_kp = runner.keypoints(self._source)
+        self._source_kp = runner.set_source(_to_input(portrait))
         self._last = portrait
         self._cropper = FaceCropper(scale=CROP_SCALE)
         self._neutral: Keypoints | None = None
         self._scale = np.ones(1, np.float32)
+
+    @property
+    def runtime(self) -> str:
+        """Where the frames are made, e.g. 'onnxruntime on cuda, fp16'."""
+        return self._runner.runtime
 
     def calibrate(self, frame: np.ndarray, face: FaceLandmarks) -> None:
         """Take this frame as the neutral pose (and restart the crop box's smoothing here)."""
@@ -90,8 +99,7 @@ class FommAvatar:
         driving = self._driver_keypoints(frame, face)
         if self._neutral is None:
             self._set_neutral(driving)
-        prediction = self._runner.animate(self._source, *self._source_kp, *driving,
-                                          *self._neutral, self._scale)
+        prediction = self._runner.animate(*driving, *self._neutral, self._scale)
         self._last = _to_image(prediction)
         return AvatarFrame(self._last, held=False)
 
@@ -118,8 +126,36 @@ def movement_scale(source_value: np.ndarray, neutral_value: np.ndarray) -> float
     return float(np.sqrt(area(source_value) / max(area(neutral_value), 1e-12)))
 
 
+def _auto_backend(checkpoint: Path, device: str | None) -> tuple[str, str | None]:
+    """onnxruntime on CUDA when it can; else PyTorch on CUDA (it needs the checkpoint itself);
+    else onnxruntime on the CPU. A GPU install that finds no usable device says so once."""
+    if device == "cpu":
+        return "onnx", "cpu"
+    problem = cuda_problem() if gpu_build() else "onnxruntime here is the CPU build"
+    if problem is None:
+        return "onnx", "cuda"
+    if checkpoint.is_file() and _torch_sees_cuda():
+        if gpu_build():
+            say_once(no_cuda_line(problem, "FOMM runs on PyTorch's CUDA instead"))
+        return "torch", "cuda"
+    if device == "cuda":
+        raise ModelError(f"device 'cuda' asked for, but neither onnxruntime nor PyTorch can use "
+                         f"CUDA here ({problem}).")
+    if gpu_build():
+        say_once(no_cuda_line(problem))
+    return "onnx", "cpu"
+
+
+def _torch_sees_cuda() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
 def _onnx_files(checkpoint: Path, expected_size: int | None,
-                config: dict[str, Any]) -> tuple[Path, Path]:
+                config: dict[str, Any]) -> OnnxGraphs:
     """The checkpoint's ONNX graphs, exported first when missing or older than the checkpoint.
 
     Once exported, the checkpoint itself may be removed: the graphs are all inference needs.
@@ -134,10 +170,11 @@ def _onnx_files(checkpoint: Path, expected_size: int | None,
         from .export import export_onnx
     except ImportError as exc:
         raise ModelError(f"no ONNX export of {checkpoint} yet, and exporting needs PyTorch: "
-                         "install the `train` extra, or run `python -m avatar.fomm.export "
-                         "CHECKPOINT` where PyTorch is and copy the .onnx files beside it") from exc
+                         "install the `train` extra, or run `python -m "
+                         "fingerprint_live.avatar.fomm.export CHECKPOINT` where PyTorch is and "
+                         "copy the .onnx files beside it") from exc
     modules = load_checkpoint(checkpoint, config, expected_size)
-    export_onnx(*modules, *paths, size=config["frame_size"],
+    export_onnx(*modules, paths, size=config["frame_size"],
                 relative_jacobian=config["normalization_params"]["use_relative_jacobian"])
     return paths
 

@@ -1,56 +1,101 @@
-"""Export the FOMM keypoint detector and the relative animator (generator) to ONNX.
+"""Export the FOMM keypoint detector, source encoder and relative animator to ONNX.
 
 Run once per checkpoint; inference then needs only onnxruntime:
 
-    python -m avatar.fomm.export vox-cpk.pth.tar   # vox-cpk.{kp_detector,generator}.onnx beside it
+    python -m fingerprint_live.avatar.fomm.export vox-cpk.pth.tar   # vox-cpk.*.onnx beside it
+
+Four files: the keypoint detector; the source encoder, run once per portrait; the animator, run
+once per frame, in float32 and in half precision for CUDA.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 
 from .checkpoint import load_checkpoint
-from .config import VOX_CPK_BYTES, onnx_paths
+from .config import VOX_CPK_BYTES, OnnxGraphs, onnx_paths
 from .generator import OcclusionAwareGenerator
-from .keypoint_detector import KPDetector
-from .motion import RelativeAnimator
+from .keypoint_detector import Keypoints, KPDetector
+from .motion import RelativeAnimator, SourceEncoder
 
-#: grid_sample became a standard operator in opset 16.
-OPSET = 17
+#: The torch.export-based exporter writes opset 18 and up; grid_sample is standard since 16.
+OPSET = 18
+#: Kept in float32 in the half-precision animator: onnxruntime's CUDA kernel is float32 only.
+FP32_OPS = ["GridSample"]
 
 
-def export_onnx(kp_detector: KPDetector, generator: OcclusionAwareGenerator, kp_path: Path,
-                generator_path: Path, size: int = 256, relative_jacobian: bool = True) -> None:
-    """Trace both modules (fp32, batch 1, ``size`` x ``size``) into ONNX files.
+def export_onnx(kp_detector: KPDetector, generator: OcclusionAwareGenerator, graphs: OnnxGraphs,
+                size: int = 256, relative_jacobian: bool = True) -> None:
+    """Export the three modules (fp32, batch 1, ``size`` x ``size``), and the animator in fp16.
 
     Each file appears only once complete, so an interrupted export is never taken for a finished
     one (the engine reuses files it finds).
     """
     kp_detector, generator = kp_detector.float().eval(), generator.float().eval()
     image = torch.rand(1, 3, size, size)
-    with torch.no_grad(), warnings.catch_warnings():
-        # The graphs are for one fixed size, so the tracer freezing shape checks is intended.
-        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+    with torch.no_grad():
         kp = kp_detector(image)
-        _export(kp_detector, (image,), kp_path, ["image"], ["value", "jacobian"])
-        animator = RelativeAnimator(generator, relative_jacobian).eval()
-        inputs = (image, kp.value, kp.jacobian, kp.value, kp.jacobian, kp.value, kp.jacobian,
-                  torch.ones(1))
-        _export(animator, inputs, generator_path, list(RelativeAnimator.input_names),
-                ["prediction"])
+        encoded = generator.encode(image)
+    export_graph(kp_detector, (image,), graphs.kp_detector, ["image"], list(Keypoints._fields))
+    export_graph(SourceEncoder(generator).eval(), (image,), graphs.source_encoder, ["source"],
+                 list(SourceEncoder.output_names))
+    # Distinct tensors: torch.export reads one tensor passed for two inputs as a single input.
+    inputs = (*encoded, *kp, *(t.clone() for t in kp), *(t.clone() for t in kp), torch.ones(1))
+    export_graph(RelativeAnimator(generator, relative_jacobian).eval(), inputs, graphs.animator,
+                 list(RelativeAnimator.input_names), ["prediction"])
+    _half_precision(graphs.animator, graphs.animator_fp16)
 
 
-def _export(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], path: Path,
-            input_names: list[str], output_names: list[str]) -> None:
-    """TorchScript-based export (the dynamo exporter needs onnxscript), then an atomic rename."""
+def export_graph(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], path: Path,
+                 input_names: list[str], output_names: list[str]) -> None:
+    """One module to one ONNX file with the torch.export-based exporter (needs onnxscript),
+    written under another name and renamed once complete; a graph that ignores one of its
+    inputs is refused."""
     partial = Path(f"{path}.partial")
-    torch.onnx.export(module, inputs, str(partial), input_names=input_names,
-                      output_names=output_names, opset_version=OPSET, dynamo=False)
+    with _exporter_notices_off():
+        program = torch.onnx.export(module, inputs, str(partial), input_names=input_names,
+                                    output_names=output_names, opset_version=OPSET, dynamo=True,
+                                    external_data=False, verbose=False)
+    unread = [v.name for v in program.model.graph.inputs if not v.uses()]
+    if unread:
+        partial.unlink()
+        raise RuntimeError(f"exporting {path.name}: the graph ignores its inputs {unread}")
     partial.replace(path)
+
+
+def _half_precision(source: Path, path: Path) -> None:
+    """``source`` in float16 inside, with float32 inputs and outputs (casts at the edges)."""
+    import onnx
+    from onnxruntime.transformers.float16 import DEFAULT_OP_BLOCK_LIST, convert_float_to_float16
+
+    model = convert_float_to_float16(onnx.load(str(source)), keep_io_types=True,
+                                     op_block_list=DEFAULT_OP_BLOCK_LIST + FP32_OPS)
+    partial = Path(f"{path}.partial")
+    onnx.save(model, str(partial))
+    partial.replace(path)
+
+
+@contextmanager
+def _exporter_notices_off() -> Iterator[None]:
+    """Silence what the exporter says about itself, which no caller can act on: that
+    torchvision's operators are skipped (it is not needed) and torch's own internal
+    deprecations."""
+    logger = logging.getLogger("torch.onnx")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", ".*LeafSpec", FutureWarning)
+            yield
+    finally:
+        logger.setLevel(level)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -62,9 +107,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     kp_detector, generator = load_checkpoint(
         args.checkpoint, expected_size=None if args.any_size else VOX_CPK_BYTES)
-    kp_path, generator_path = onnx_paths(args.checkpoint, args.out_dir)
-    export_onnx(kp_detector, generator, kp_path, generator_path)
-    print(f"wrote {kp_path} and {generator_path}")
+    graphs = onnx_paths(args.checkpoint, args.out_dir)
+    export_onnx(kp_detector, generator, graphs)
+    print("wrote " + ", ".join(str(p) for p in graphs))
 
 
 if __name__ == "__main__":

@@ -1,11 +1,15 @@
 """FOMM occlusion-aware generator: warp the source's features by the dense motion, then decode.
 
-The source is encoded once per call, its feature map is warped by the dense flow and dimmed where
-the occlusion map says the source cannot show the driving pose, and a decoder paints the frame
-(paper sec. 3.2).
+The source's feature map is warped by the dense flow and dimmed where the occlusion map says the
+source cannot show the driving pose, and a decoder paints the frame (paper sec. 3.2). Everything
+that depends on the source alone (its encoder features, 19% of a frame's arithmetic, and its
+downscaled copy for the dense motion network) is :meth:`OcclusionAwareGenerator.encode`-d once
+per portrait; :meth:`~OcclusionAwareGenerator.animate` is the per-frame rest.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -14,6 +18,13 @@ from torch import nn
 from .blocks import DownBlock2d, ResBlock2d, SameBlock2d, UpBlock2d, warp
 from .dense_motion import DenseMotionNetwork
 from .keypoint_detector import Keypoints
+
+
+class EncodedSource(NamedTuple):
+    """What the generator needs of the source image, whatever the driving pose."""
+
+    features: torch.Tensor  # (B, C', H / 2**num_down_blocks, W / 2**num_down_blocks)
+    downscaled: torch.Tensor  # (B, C, h, w): the source at the dense motion network's scale
 
 
 class OcclusionAwareGenerator(nn.Module):
@@ -44,12 +55,22 @@ class OcclusionAwareGenerator(nn.Module):
 
     def forward(self, source: torch.Tensor, kp_driving: Keypoints,
                 kp_source: Keypoints) -> torch.Tensor:
-        """(B, C, H, W) prediction in [0, 1]."""
+        """(B, C, H, W) prediction in [0, 1], the source encoded anew (the authors' interface)."""
+        return self.animate(self.encode(source), kp_driving, kp_source)
+
+    def encode(self, source: torch.Tensor) -> EncodedSource:
+        """The source's share of every frame: compute once per portrait."""
         out = self.first(source)
         for block in self.down_blocks:
             out = block(out)
+        return EncodedSource(out, self.dense_motion_network.downscale(source))
 
-        deformation, occlusion = self.dense_motion_network(source, kp_driving, kp_source)
+    def animate(self, source: EncodedSource, kp_driving: Keypoints,
+                kp_source: Keypoints) -> torch.Tensor:
+        """(B, C, H, W) prediction in [0, 1] of the encoded source moved to ``kp_driving``."""
+        deformation, occlusion = self.dense_motion_network(source.downscaled, kp_driving,
+                                                           kp_source)
+        out = source.features
         size = out.shape[2:]
         if deformation.shape[1:3] != size:
             deformation = F.interpolate(deformation.permute(0, 3, 1, 2), size=size,

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .blocks import inverse2x2
-from .generator import OcclusionAwareGenerator
+from .generator import EncodedSource, OcclusionAwareGenerator
 from .keypoint_detector import Keypoints
 
 
@@ -26,13 +26,27 @@ def relative_keypoints(source: Keypoints, driving: Keypoints, neutral: Keypoints
     return Keypoints(value, jacobian)
 
 
-class RelativeAnimator(nn.Module):
-    """Relative motion plus the generator as one graph: what the engine runs per frame.
+class SourceEncoder(nn.Module):
+    """The generator's per-portrait share as a graph of its own: run once per portrait."""
 
-    Inputs are flat tensors (not ``Keypoints``) so the graph exports to ONNX with named inputs.
+    output_names = EncodedSource._fields
+
+    def __init__(self, generator: OcclusionAwareGenerator) -> None:
+        super().__init__()
+        self.generator = generator
+
+    def forward(self, source: torch.Tensor) -> EncodedSource:
+        return self.generator.encode(source)
+
+
+class RelativeAnimator(nn.Module):
+    """Relative motion plus the generator's per-frame part as one graph: what runs per frame.
+
+    The source comes encoded (:class:`SourceEncoder`). Inputs are flat tensors (not
+    ``Keypoints``) so the graph exports to ONNX with named inputs.
     """
 
-    input_names = ("source", "source_value", "source_jacobian", "driving_value",
+    input_names = (*EncodedSource._fields, "source_value", "source_jacobian", "driving_value",
                    "driving_jacobian", "neutral_value", "neutral_jacobian", "movement_scale")
 
     def __init__(self, generator: OcclusionAwareGenerator, relative_jacobian: bool = True) -> None:
@@ -40,12 +54,13 @@ class RelativeAnimator(nn.Module):
         self.generator = generator
         self.relative_jacobian = relative_jacobian
 
-    def forward(self, source: torch.Tensor, source_value: torch.Tensor,
-                source_jacobian: torch.Tensor, driving_value: torch.Tensor,
-                driving_jacobian: torch.Tensor, neutral_value: torch.Tensor,
-                neutral_jacobian: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    def forward(self, features: torch.Tensor, downscaled: torch.Tensor,
+                source_value: torch.Tensor, source_jacobian: torch.Tensor,
+                driving_value: torch.Tensor, driving_jacobian: torch.Tensor,
+                neutral_value: torch.Tensor, neutral_jacobian: torch.Tensor,
+                scale: torch.Tensor) -> torch.Tensor:
         kp_source = Keypoints(source_value, source_jacobian)
         kp_new = relative_keypoints(kp_source, Keypoints(driving_value, driving_jacobian),
                                     Keypoints(neutral_value, neutral_jacobian), scale,
                                     self.relative_jacobian)
-        return self.generator(source, kp_new, kp_source)
+        return self.generator.animate(EncodedSource(features, downscaled), kp_new, kp_source)
