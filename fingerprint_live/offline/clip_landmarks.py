@@ -39,12 +39,14 @@ class ClipLandmarks:
         return len(self.times)
 
     def every(self, n: int) -> ClipLandmarks:
-        """Every ``n``-th frame only: what a receiver that finds landmarks on one frame in
-        ``n`` has."""
+        """Every ``n``-th frame only, what a receiver that finds landmarks on one frame in ``n``
+        has; and the last frame, so that the clip keeps its length (a live stream goes on past
+        any window's end, a clip stops at its last frame)."""
         if n == 1:
             return self
-        return ClipLandmarks(self.points[::n], self.times[::n], self.num_faces[::n], self.width,
-                             self.height)
+        keep = np.unique(np.r_[np.arange(0, len(self), n), len(self) - 1])
+        return ClipLandmarks(self.points[keep], self.times[keep], self.num_faces[keep],
+                             self.width, self.height)
 
     def faces(self, target_shape: np.ndarray | None = None) -> Iterator[FaceLandmarks]:
         """The clip as the live pipeline sees it, frame by frame (None points where no face).
