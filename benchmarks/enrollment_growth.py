@@ -106,13 +106,13 @@ def fold_run(fold: Path, descriptor: FaceDescriptor) -> dict:
                             if k not in (i, j) and rec.clip.path in table:
                                 out["pairs"][view][name].append(
                                     (person, person, float(e.motion_scores(
-                                        table[rec.clip.path], mix[view]).mean())))
+                                        table[rec.clip.path], mix[view], view).mean())))
                         for other in others:
                             for rec in by_person[other]:
                                 if rec.clip.path in table:
                                     out["pairs"][view][name].append(
                                         (person, other, float(e.motion_scores(
-                                            table[rec.clip.path], mix[view]).mean())))
+                                            table[rec.clip.path], mix[view], view).mean())))
     return out
 
 
