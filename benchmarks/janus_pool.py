@@ -131,12 +131,12 @@ async def checker(feeds: list[int], enrollment: str, warmup: float, seconds: flo
     from fingerprint_live.janus import JanusConfig
     from fingerprint_live.pool.checker import Assignment, StreamChecker
 
-    check = StreamChecker(JanusConfig(port=PORT).url, ROOM, landmark_every=landmark_every)
+    check = StreamChecker(JanusConfig(port=PORT).url, ROOM)
     await check.start()
     base = rss_mb()
     data = Path(enrollment).read_bytes()
     for n, feed in enumerate(feeds):
-        check.assign(Assignment(feed, f"s{n}", data, n + 1))
+        check.assign(Assignment(feed, f"s{n}", data, n + 1, landmark_every=landmark_every))
     states: dict[int, list[str]] = {n: [] for n in range(len(feeds))}
     by_feed = {}
 

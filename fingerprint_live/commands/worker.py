@@ -48,6 +48,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="how the workers decide: quick (a verdict within seconds, more false "
                    "alarms) or patient (evidence weighed over about half a minute, a verdict "
                    "worth acting on); default: %(default)s. See BENCHMARKS.md")
+    p.add_argument("--landmark-every", type=int, default=1, metavar="N",
+                   help="find landmarks on one frame in N (default 1): 2 checks more streams "
+                   "per core at a small cost in accuracy (BENCHMARKS.md, the receiver's "
+                   "density)")
     p.add_argument("--ray", metavar="ADDRESS", default=None,
                    help="a running Ray cluster (host:6379, or auto); default: start a local one")
     p.add_argument("--join", action="store_true",
@@ -61,9 +65,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     if args.workers < (1 if args.join else 0) or args.streams_per_worker < 1 \
-            or args.cpus_per_worker <= 0:
-        raise FingerprintError("--workers, --streams-per-worker and --cpus-per-worker must be "
-                               "positive (--workers may be 0 for a pool without local workers).")
+            or args.cpus_per_worker <= 0 or args.landmark_every < 1:
+        raise FingerprintError("--workers, --streams-per-worker, --cpus-per-worker and "
+                               "--landmark-every must be positive (--workers may be 0 for a "
+                               "pool without local workers).")
     if not args.join and not args.enrollments:
         raise FingerprintError("--enrollments DIR is needed to run a pool (or --join one).")
     http = None if args.http == "off" else _host_port(args.http)
@@ -134,7 +139,8 @@ async def _pool(args: argparse.Namespace, enrollments: dict[str, bytes],
     session = await JanusSession.connect(args.janus)
     room = await Room.open(session, args.room)
     coordinator = Coordinator(room, enrollments, PoolConfig(max_streams=args.streams_per_worker,
-                                                                setting=args.setting),
+                                                                setting=args.setting,
+                                                                landmark_every=args.landmark_every),
                               on_line=_printer(args.json),
                               log=lambda m: print(f"pool: {m}", file=sys.stderr, flush=True))
     runner = await serve(coordinator, *http) if http else None

@@ -27,13 +27,15 @@ from ..webrtc.tracks import LANDMARK_EVERY
 class Assignment:
     """A stream handed to a worker: Janus's feed id, its publisher's name, the enrollment
     file's bytes, the coordinator's ticket (reports carry it, so a stale owner's are
-    ignored), and the pool's decision setting (so a worker that joins later decides alike)."""
+    ignored), and the pool's decision setting and landmark rate (so a worker that joins later
+    decides alike)."""
 
     stream: int
     display: str
     enrollment: bytes
     ticket: int
     setting: str = "quick"
+    landmark_every: int = LANDMARK_EVERY  # landmarks on one frame in this many
 
 
 @dataclass
@@ -53,9 +55,8 @@ class _Check:
 class StreamChecker:
     """Checks the streams of room ``room`` that are assigned to it (motion only)."""
 
-    def __init__(self, janus_url: str, room: int, embedder: Embedder | None = None,
-                 landmark_every: int = LANDMARK_EVERY) -> None:
-        self.janus_url, self.room, self.landmark_every = janus_url, room, landmark_every
+    def __init__(self, janus_url: str, room: int, embedder: Embedder | None = None) -> None:
+        self.janus_url, self.room = janus_url, room
         self.embedder = embedder or Embedder()
         self.session: JanusSession | None = None
         self._checks: dict[int, _Check] = {}
@@ -88,7 +89,7 @@ class StreamChecker:
             await self.start()
             check.subscription = await Subscription.start(self.session, self.room, a.stream)
             check.track = VerifyTrack(check.subscription.track, enrollment, self.embedder,
-                                      setting=a.setting, landmark_every=self.landmark_every)
+                                      setting=a.setting, landmark_every=a.landmark_every)
             check.track.on("event", lambda e: self._changed(check, e))
             while True:
                 await check.track.recv()

@@ -26,6 +26,7 @@ import ray
 from ray.exceptions import RayError
 
 from ..janus import Room
+from ..webrtc.tracks import LANDMARK_EVERY
 from .actor import PREFIX
 from .checker import Assignment
 
@@ -42,6 +43,7 @@ class PoolConfig:
     stale_frames: float = 1.0  # a stream whose newest checked frame is older is UNVERIFIED
     max_streams: int = 3  # streams per worker
     setting: str = "quick"  # the receiver's decision setting, by name (RECEIVER_SETTINGS)
+    landmark_every: int = LANDMARK_EVERY  # landmarks on one frame in this many (VerifyTrack)
     discover: float = 0.5  # seconds between looks at the room and for new workers
     hello_timeout: float = 120.0  # a new worker's start (models, Janus session)
 
@@ -180,7 +182,8 @@ class Coordinator:
         s.owner, s.ticket = worker.name, self._ticket
         worker.streams.add(s.feed)
         self._spawn(self._hand(worker, Assignment(s.feed, s.display, s.enrollment, s.ticket,
-                                                          self.cfg.setting)))
+                                                          self.cfg.setting,
+                                                          self.cfg.landmark_every)))
 
     async def _hand(self, worker: _Worker, assignment: Assignment) -> None:
         try:
