@@ -31,10 +31,17 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-def write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically."""
+def write_bytes(path: str | Path, data: bytes, mode: int | None = None) -> None:
+    """Write ``data`` to ``path`` atomically; with ``mode`` (0o600 for a secret), the file has
+    that mode from its creation on, so the content is never readable by others even briefly."""
     with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
+        if mode is None:
+            tmp.write_bytes(data)
+            return
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), mode)  # exactly ``mode``, whatever the umask
+            fh.write(data)
 
 
 def write_text(path: str | Path, text: str) -> None:

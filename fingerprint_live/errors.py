@@ -23,3 +23,7 @@ class EnrollmentError(FingerprintError):
 
 class ModelError(FingerprintError):
     """A shipped or user-given model file is missing or does not match."""
+
+
+class KeyFileError(FingerprintError):
+    """A signing key file is missing, unreadable, too open, or its passphrase is wrong."""
