@@ -14,7 +14,7 @@ import sys
 from .errors import FingerprintError
 
 #: Subcommands in the order ``--help`` lists them.
-COMMANDS = ["enroll", "export", "verify", "serve", "cam", "animate", "train", "eval",
+COMMANDS = ["enroll", "export", "keys", "verify", "serve", "cam", "animate", "train", "eval",
             "fit-glitch", "worker"]
 
 

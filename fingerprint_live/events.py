@@ -29,6 +29,9 @@ class Event:
     note: str = ""  # for the user's own view: verifying, checking, several faces in view...
     glitch: bool = False  # the avatar check flags the avatar (or failed)
     warning: str = ""  # the driver's head pose is beyond what the avatar renders well
+    #: At a receiver that checks signed verdicts: "attested" while a valid statement from the
+    #: camera side holds, else "unattested" (motion alone decides); "" where none is checked.
+    attestation: str = ""
 
     def to_json(self) -> dict:
         return {"type": "event", "time": round(self.time, 3), "state": self.state.value,
@@ -36,4 +39,5 @@ class Event:
                 "score": None if self.score is None else round(self.score, 4),
                 "signal": self.signal and self.signal.value,
                 "action": self.action and self.action.value, "reason": self.reason,
-                "note": self.note, "glitch": self.glitch, "warning": self.warning}
+                "note": self.note, "glitch": self.glitch, "warning": self.warning,
+                "attestation": self.attestation}

@@ -8,6 +8,7 @@ force, and leave the checker accepting the next genuine statement.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import stat
 import time
@@ -218,3 +219,24 @@ def test_a_key_file_is_private_and_refuses_to_be_overwritten(tmp_path) -> None:
     os.chmod(path, 0o644)
     with pytest.raises(KeyFileError, match="chmod 600"):
         load_key(path)
+
+
+def test_the_keys_command_makes_shows_and_keeps_a_key(tmp_path, monkeypatch, capsys) -> None:
+    from fingerprint_live.attest.keys import PASSPHRASE_ENV
+    from fingerprint_live.cli import main
+
+    path = tmp_path / "me.key"
+    monkeypatch.setenv(PASSPHRASE_ENV, "a long passphrase")
+    assert main(["keys", "-o", str(path), "--json"]) == 0
+    made = json.loads(capsys.readouterr().out)
+    assert made["key_id"] == load_key(path, b"a long passphrase").key_id
+    assert main(["keys", "-o", str(path)]) == 2, "an existing key is never overwritten"
+    assert "already there" in capsys.readouterr().err
+    assert main(["keys", "-o", str(path), "--show", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["key_id"] == made["key_id"]
+    monkeypatch.setenv(PASSPHRASE_ENV, "another")
+    assert main(["keys", "-o", str(path), "--show"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "passphrase is wrong" in err and "another" not in err
+    assert main(["keys", "-o", str(path), "--force", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["key_id"] != made["key_id"]

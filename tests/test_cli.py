@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,8 @@ from pathlib import Path
 from live_helpers import ENROLL, GENUINE
 from shared_data import clip
 
+from fingerprint_live.attest import key_id
+from fingerprint_live.enrollment import Enrollment
 from fingerprint_live.media import iter_video
 
 NATIVE_NOISE = ("W0000", "XNNPACK", "absl::InitializeLog", "inference_feedback_manager")
@@ -29,7 +32,14 @@ def test_enroll_and_verify_print_only_what_they_mean(tmp_path) -> None:
     enrolled = run("enroll", *[str(clip(p)) for p in ENROLL[:3]], "-o", str(fpe),
                    "--min-seconds", "5", "--json", "--quiet")
     assert enrolled.returncode == 0, enrolled.stderr
-    assert json.loads(enrolled.stdout)["faces"] > 0
+    summary = json.loads(enrolled.stdout)
+    assert summary["faces"] > 0
+    key = tmp_path / "me.key"  # made beside the enrollment, private; its public key inside
+    assert summary["key_made"] and stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert key_id(Enrollment.from_bytes(fpe.read_bytes()).public_key) == summary["key_id"]
+    copy = tmp_path / "copy.fpe"
+    assert run("export", str(fpe), "-o", str(copy)).returncode == 0
+    assert key_id(Enrollment.from_bytes(copy.read_bytes()).public_key) == summary["key_id"]
     assert "frame/s" not in enrolled.stderr, "--quiet draws no progress bar"
     verified = run("verify", "--enrollment", str(fpe), str(clip(GENUINE)))
     assert verified.returncode == 0, verified.stderr

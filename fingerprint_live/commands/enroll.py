@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
+from pathlib import Path
 
 from ..embedder import Embedder
 from ..enrollment import Enrollment
@@ -11,6 +13,7 @@ from ..face_descriptor import FaceDescriptor
 from ..growth import grow
 from ..video_enrollment import MIN_SECONDS, build_enrollment, recording_addition
 from . import output_path, report
+from .keys import owner_key
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -36,6 +39,15 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    "recording or call added since is dropped)")
     p.add_argument("--min-seconds", type=float, default=MIN_SECONDS,
                    help="usable face motion needed (default: %(default)s)")
+    p.add_argument("--key", metavar="KEY",
+                   help="your signing key (default: the enrollment's name with .key): an "
+                   "existing one is used, a missing one is made (mode 0600); the enrollment "
+                   "carries its public key, for signed verdicts")
+    p.add_argument("--no-key", action="store_true",
+                   help="an enrollment without a public key (no signed verdicts)")
+    p.add_argument("--ask-passphrase", action="store_true",
+                   help="prompt for the key's passphrase (else the environment variable "
+                   "FINGERPRINT_LIVE_KEY_PASSPHRASE; else none)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true",
                    help="no progress bars (the first pass over a video reads every frame; "
@@ -52,20 +64,31 @@ def run(args: argparse.Namespace) -> int:
     if not args.videos or not args.output:
         raise FingerprintError("give the videos to enroll and -o FILE (or --add / --reset "
                                "an existing enrollment).")
+    if args.key and args.no_key:
+        raise FingerprintError("--key and --no-key do not go together.")
     output = output_path(args.output, "enrollment")
+    key = made = None
+    if not args.no_key:  # before the long work: a wrong passphrase fails at once
+        key, made = owner_key(args.key or output.with_suffix(".key"), args.ask_passphrase)
     embedder = Embedder(args.model)
     enrollment = build_enrollment(args.videos, embedder, FaceDescriptor(args.model),
                                   args.min_seconds, progress=not args.quiet)
+    if key is not None:
+        enrollment = replace(enrollment, public_key=key.public_raw)
     enrollment.save(output)
     faces = enrollment.appearance.vectors if enrollment.appearance is not None else ()
     summary = {"output": args.output, "seconds": round(enrollment.seconds, 1),
                "windows": len(enrollment.motion.vectors), "faces": len(faces),
                "motion_model": enrollment.motion.model_id[:16],
-               "face_model": enrollment.appearance.model_id[:16] if len(faces) else None}
+               "face_model": enrollment.appearance.model_id[:16] if len(faces) else None,
+               "key": None if key is None else str(args.key or Path(output).with_suffix(".key")),
+               "key_id": None if key is None else key.key_id, "key_made": bool(made)}
     report(summary, args.json,
            f"enrolled {len(args.videos)} video(s) into {args.output}:\n"
            f"  motion: {summary['seconds']} s of usable face motion, {summary['windows']} "
-           f"windows\n  face:   {summary['faces']} descriptors")
+           f"windows\n  face:   {summary['faces']} descriptors"
+           + ("" if key is None else f"\n  key:    {summary['key']} (key id {key.key_id}"
+              f"{', made now' if made else ''})"))
     return 0
 
 

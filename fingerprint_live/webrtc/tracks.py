@@ -5,6 +5,10 @@ thread, so the event loop never waits on MediaPipe. A reader task keeps only the
 frame (one slot, no queue): when processing is slower than the camera, stale frames are dropped
 and latency stays at about one frame's work. Output frames keep the input's ``pts`` and
 ``time_base``. Events go to ``on("event", ...)`` listeners and, as JSON, to a data channel.
+
+With signed verdicts (:mod:`fingerprint_live.attest`), the sender's ``Attestor`` signs the camera
+side's state after each frame when due, and the receiver's events carry the combined verdict of
+the statements it accepted and its own motion check.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from aiortc import MediaStreamTrack, RTCDataChannel
 from aiortc.mediastreams import MediaStreamError
 from av import VideoFrame
 
+from ..attest.channel import Attestor, ReceiverAttestation
+from ..decision import State
 from ..embedder import Embedder
 from ..enrollment import Enrollment
 from ..events import Event
@@ -42,9 +48,10 @@ class AvatarTrack(MediaStreamTrack):
     kind = "video"
 
     def __init__(self, source: MediaStreamTrack, pipeline: Pipeline,
-                 channel: RTCDataChannel | None = None) -> None:
+                 channel: RTCDataChannel | None = None, attestor: Attestor | None = None) -> None:
         super().__init__()
         self.source, self.pipeline, self.channel = source, pipeline, channel
+        self.attestor = attestor
         self.last: LiveFrame | None = None
         self.frames_in = self.dropped = 0
         self._newest: tuple[VideoFrame, float] | None = None
@@ -67,9 +74,17 @@ class AvatarTrack(MediaStreamTrack):
         self._newest = None
         out = await asyncio.get_running_loop().run_in_executor(self._executor, self._work, frame)
         self._done.append((time.monotonic(), time.monotonic() - arrived))
-        if self.last is not None and self.last.event is not None:
-            self._publish(self.last.event)
+        if self.last is not None:
+            self._report(self.last, _stamp(frame))
         return out
+
+    def _report(self, live: LiveFrame, stamp: float) -> None:
+        """After each frame, on the event loop: the signed statement when one is due, and
+        the frame's event if it has one."""
+        if self.attestor is not None:
+            self.attestor.observe(live.state, live.decision.action, live.score)
+        if live.event is not None:
+            self._publish(live.event)
 
     def _work(self, frame: VideoFrame) -> VideoFrame:
         """On the pipeline thread: decode to RGB, run the pipeline, encode the output frame."""
@@ -131,17 +146,24 @@ class VerifyTrack(AvatarTrack):
     one face the avatar shows. Frames
     pass through unchanged unless a ``policy`` other than OFF is asked for; state changes come
     out as events.
+
+    With ``attestation`` (attached to the sender's statement channel), the state in events is
+    the combined verdict of the camera side's signed statements and motion, and every event
+    says whether a valid statement backs it.
     """
 
     def __init__(self, source: MediaStreamTrack, enrollment: Enrollment, embedder: Embedder,
                  config: VerifierConfig | None = None, policy: Policy = Policy.OFF,
                  channel: RTCDataChannel | None = None, setting: str = "quick",
-                 landmark_every: int = LANDMARK_EVERY) -> None:
+                 landmark_every: int = LANDMARK_EVERY,
+                 attestation: ReceiverAttestation | None = None) -> None:
         verifier = StreamingVerifier(enrollment, embedder,
                                      config or VerifierConfig(view="avatar", setting=setting))
         super().__init__(source, Pipeline(None, verifier, GuardConfig(policy=policy),
                                           landmark_every=landmark_every, max_faces=1), channel)
         self._passes = policy is Policy.OFF  # frames go on as they came: no pixels redrawn
+        self.attestation = attestation
+        self._said: tuple[State, bool] | None = None  # the combined verdict last published
 
     def _work(self, frame: VideoFrame) -> VideoFrame:
         """As the sender's, but with policy OFF a frame goes on as it came, and a frame that
@@ -151,6 +173,24 @@ class VerifyTrack(AvatarTrack):
         pixels = frame.to_ndarray(format="rgb24") if self.pipeline.looks_next else None
         self.last = self.pipeline.process(pixels, _stamp(frame))
         return frame
+
+    def _report(self, live: LiveFrame, stamp: float) -> None:
+        """With attestation: an event whenever the combined verdict or the frame's own event
+        changes, carrying the combined state and whether it is attested."""
+        if self.attestation is None:
+            super()._report(live, stamp)
+            return
+        verdict = self.attestation.verdict(live.state)
+        said = (verdict.state, verdict.attested)
+        if said == self._said and live.event is None:
+            return
+        previous, self._said = self._said[0] if self._said else None, said
+        own = live.event
+        self._publish(Event(stamp, verdict.state, previous, live.score,
+                            own.signal if own else None, live.decision.action, verdict.reason,
+                            own.note if own else "", live.glitch is not None,
+                            live.warning or "",
+                            "attested" if verdict.attested else "unattested"))
 
 
 def _stamp(frame: VideoFrame) -> float:
