@@ -2,18 +2,25 @@
 
 ``AvatarTrack`` wraps any aiortc video track: one landmark pass per frame drives the avatar and
 the verifier, which weighs the driver's motion and face (described in a process of its own); a
-mismatch blocks the avatar, and state changes go to the peer on a data channel. Signalling is
-aiortc's: POST the offer as JSON ``{"sdp", "type"}``, get the answer back the same way.
+mismatch blocks the avatar, and state changes go to the peer on a data channel. With your key
+(``--key``, made by ``fingerprint-live keys`` or ``enroll``), an ``Attestor`` signs the camera
+side's state onto the attest channel, bound to this call's DTLS certificate and the receiver's
+nonce: the receiver can then rely on the camera-side check. Signalling is aiortc's: POST the
+offer as JSON ``{"sdp", "type"}``, get the answer back the same way.
 
-    python examples/sender.py --enrollment me.fpe --input me_talking.mp4
+    python examples/sender.py --enrollment me.fpe --key me.key --input me_talking.mp4
 """
 
 import argparse
 import asyncio
+import os
 
 import aiohttp
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
+from fingerprint_live.attest import load_key
+from fingerprint_live.attest.channel import CHANNEL_LABEL, Attestor
+from fingerprint_live.attest.keys import PASSPHRASE_ENV
 from fingerprint_live.avatar.default_avatar import DefaultAvatar
 from fingerprint_live.avatar.portrait import load_portrait
 from fingerprint_live.embedder import Embedder
@@ -26,6 +33,8 @@ from fingerprint_live.webrtc import AvatarTrack, VideoFileTrack, loopback_only, 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--enrollment", required=True, help="your enrollment (.fpe)")
 parser.add_argument("--input", required=True, help="video played as the camera")
+parser.add_argument("--key", help="your signing key: sign the verdicts (its passphrase, if any, "
+                    f"in {PASSPHRASE_ENV})")
 parser.add_argument("--receiver", default="http://127.0.0.1:8081/offer")
 args = parser.parse_args()
 
@@ -40,7 +49,12 @@ async def main() -> None:
     camera = VideoFileTrack([args.input])  # or aiortc.contrib.media.MediaPlayer(...).video
     pc = RTCPeerConnection(rtc_configuration())
     channel = pc.createDataChannel("events")
-    pc.addTrack(AvatarTrack(camera, pipeline, channel))
+    attestor = None
+    if args.key:
+        key = load_key(args.key, os.environ.get(PASSPHRASE_ENV, "").encode() or None)
+        print(f"sender: signing verdicts under key id {key.key_id}")
+        attestor = Attestor(key, pc.createDataChannel(CHANNEL_LABEL), verifier.signals)
+    pc.addTrack(AvatarTrack(camera, pipeline, channel, attestor))
 
     await pc.setLocalDescription(await pc.createOffer())
     async with aiohttp.ClientSession() as http:
