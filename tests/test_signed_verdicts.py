@@ -13,8 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import pytest
 from aiortc import MediaStreamTrack, RTCPeerConnection
@@ -23,97 +22,19 @@ from live_helpers import GENUINE, OTHER_FACE, clips
 from fingerprint_live.attest import SigningKey, Statement
 from fingerprint_live.attest.channel import (
     CHANNEL_LABEL,
-    Attestor,
-    ReceiverAttestation,
     local_fingerprint,
 )
 from fingerprint_live.avatar.default_avatar import DefaultAvatar
 from fingerprint_live.avatar.portrait import load_portrait
 from fingerprint_live.decision import State
 from fingerprint_live.enrollment import Enrollment
-from fingerprint_live.events import Event
 from fingerprint_live.guard import GuardConfig
 from fingerprint_live.media import iter_video
 from fingerprint_live.pipeline import Pipeline
-from fingerprint_live.verifier import StreamingVerifier
-from fingerprint_live.webrtc import (
-    AvatarTrack,
-    VerifyTrack,
-    VideoFileTrack,
-    loopback_only,
-    negotiate,
-    rtc_configuration,
-)
+from fingerprint_live.webrtc import AvatarTrack
+from fingerprint_live.webrtc.loopback import Sender, attested_sender, far_side_call
 
 pytestmark = pytest.mark.slow
-
-
-@dataclass
-class FarSide:
-    """What the receiver saw: its events (with the monotonic time each was published)."""
-
-    attestation: ReceiverAttestation
-    events: list[tuple[float, Event]] = field(default_factory=list)
-    frames: list[float] = field(default_factory=list)  # monotonic times of checked frames
-    switched_at: float | None = None  # when the camera's first frame of the second person left
-
-    def states(self, attestation: str | None = None) -> list[str]:
-        return [e.state.value for _, e in self.events
-                if attestation is None or e.attestation == attestation]
-
-
-Sender = Callable[[RTCPeerConnection, MediaStreamTrack], MediaStreamTrack]
-
-
-async def _call(paths: list, sender: Sender, copy: Enrollment, embedder, require: bool = False,
-                switch_after: int | None = None, limit: float = 90) -> FarSide:
-    """Stream ``paths`` from ``sender``'s track to a checking receiver until the clips end."""
-    source = VideoFileTrack(paths)
-    far = FarSide(ReceiverAttestation(copy.public_key, require))
-    ended, drains = asyncio.Event(), []
-    source.on("ended", ended.set)
-    if switch_after is not None:  # note when the second person's first frame leaves
-        original, sent = source.recv, [0]
-
-        async def counted():
-            frame = await original()
-            sent[0] += 1
-            if sent[0] == switch_after + 1:
-                far.switched_at = time.monotonic()
-            return frame
-
-        source.recv = counted
-    pc_s, pc_r = RTCPeerConnection(rtc_configuration()), RTCPeerConnection(rtc_configuration())
-
-    @pc_r.on("datachannel")
-    def _channel(channel) -> None:
-        if channel.label == CHANNEL_LABEL:
-            far.attestation.attach(channel, pc_r.remoteDescription.sdp)
-
-    async def drain(track: VerifyTrack) -> None:
-        try:
-            while True:
-                await track.recv()
-                far.frames.append(time.monotonic())
-        except Exception:  # noqa: BLE001 - the track ends when the call closes
-            return
-
-    @pc_r.on("track")
-    def _track(track) -> None:
-        checked = VerifyTrack(track, copy, embedder, attestation=far.attestation)
-        checked.on("event", lambda e: far.events.append((time.monotonic(), e)))
-        drains.append(asyncio.ensure_future(drain(checked)))
-
-    with loopback_only():
-        pc_s.addTrack(sender(pc_s, source))
-        await negotiate(pc_s, pc_r)
-        await asyncio.wait_for(ended.wait(), limit)
-        await asyncio.sleep(0.5)
-        await pc_s.close()
-        await pc_r.close()
-        await asyncio.gather(*drains)
-    far.attestation.close()
-    return far
 
 
 @pytest.fixture(scope="module")
@@ -127,21 +48,9 @@ def owned(enrollment: Enrollment, owner_key: SigningKey) -> Enrollment:
     return replace(enrollment, public_key=owner_key.public_raw)
 
 
-def attested_sender(owned: Enrollment, key: SigningKey, embedder, faces) -> Sender:
-    """The camera side of the product: the guarded avatar, its state signed."""
-
-    def make(pc: RTCPeerConnection, source: MediaStreamTrack) -> MediaStreamTrack:
-        verifier = StreamingVerifier(owned, embedder, appearance=faces)
-        pipeline = Pipeline(DefaultAvatar(load_portrait()), verifier, GuardConfig())
-        attestor = Attestor(key, pc.createDataChannel(CHANNEL_LABEL), verifier.signals)
-        return AvatarTrack(source, pipeline, attestor=attestor)
-
-    return make
-
-
 def test_an_attested_genuine_call_is_attested_verified(owned, owner_key, embedder,
                                                        faces) -> None:
-    far = asyncio.run(_call(clips([GENUINE, GENUINE]),
+    far = asyncio.run(far_side_call(clips([GENUINE, GENUINE]),
                             attested_sender(owned, owner_key, embedder, faces),
                             owned.receiver_copy(), embedder))
     stats = far.attestation.stats()
@@ -157,7 +66,7 @@ def test_an_attested_genuine_call_is_attested_verified(owned, owner_key, embedde
 def test_a_takeover_is_a_mismatch_at_the_far_side(owned, owner_key, embedder, faces) -> None:
     """Person B (W009) takes over the camera after A (M030): the signed MISMATCH arrives."""
     before = 2 * sum(1 for _ in iter_video(clips([GENUINE])[0]))
-    far = asyncio.run(_call(clips([GENUINE, GENUINE, OTHER_FACE]),
+    far = asyncio.run(far_side_call(clips([GENUINE, GENUINE, OTHER_FACE]),
                             attested_sender(owned, owner_key, embedder, faces),
                             owned.receiver_copy(), embedder, switch_after=before))
     assert far.switched_at is not None
@@ -238,7 +147,7 @@ def test_hostile_statements_are_refused_and_the_receiver_keeps_serving(owned, ow
                                                                         embedder) -> None:
     sent: dict[str, int] = {}
     flood = 10_000
-    far = asyncio.run(_call(clips([GENUINE] * 4), hostile_sender(owner_key, sent, flood),
+    far = asyncio.run(far_side_call(clips([GENUINE] * 4), hostile_sender(owner_key, sent, flood),
                             owned.receiver_copy(), embedder, require=True))
     assert sent.get("genuine") == 1, f"the attack did not finish: {sent}"
     stats = far.attestation.stats()
