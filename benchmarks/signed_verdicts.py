@@ -155,30 +155,32 @@ def hostile(key: SigningKey, n: int) -> dict:
     }
     results = {}
     for name, build in cases.items():
-        before_refused, before_accepted = sum(checker.refused.values()), checker.accepted
+        before, before_accepted = dict(checker.refused), checker.accepted
         genuine = 1 if name.startswith("replay in this call") else 0
         for _ in range(n):
             clock[0] += 0.2  # five a second: under the rate limit, so each reaches its check
             message = build()
             checker.check(message)
-        results[name] = {"sent": n,
-                         "refused": sum(checker.refused.values()) - before_refused,
+        results[name] = {"sent": n, "refused": _since(checker, before),
                          "accepted": checker.accepted - before_accepted - genuine * n}
     clock[0] += 5
     message = forged()
     start = time.perf_counter()
-    before_refused, before_accepted = dict(checker.refused), checker.accepted
+    before, before_accepted = dict(checker.refused), checker.accepted
     for _ in range(10_000):
         checker.check(message)
     spent = time.perf_counter() - start
     results["flood (10,000 forged in one second)"] = {
         "sent": 10_000, "accepted": checker.accepted - before_accepted,
-        "refused": {k: v - before_refused.get(k, 0) for k, v in checker.refused.items()
-                    if v - before_refused.get(k, 0)},
-        "receiver_ms": round(spent * 1000, 1)}
+        "refused": _since(checker, before), "receiver_ms": round(spent * 1000, 1)}
     clock[0] += 1.5
     results["genuine right after"] = {"accepted": checker.check(make()) is not None}
     return results
+
+
+def _since(checker: StatementChecker, before: dict[str, int]) -> dict[str, int]:
+    """Refusals by reason since ``before`` (an earlier copy of the counts)."""
+    return {k: v - before.get(k, 0) for k, v in checker.refused.items() if v > before.get(k, 0)}
 
 
 def main() -> None:
@@ -195,18 +197,23 @@ def main() -> None:
               "load": Path("/proc/loadavg").read_text().split()[:3],
               "cost": cost(key), "hostile": hostile(key, args.hostile)}
     print(json.dumps(result, indent=1), flush=True)
-    rows = takeovers(key, runs)
-    delays = [r["far_mismatch_s"] for r in rows if r["far_mismatch_s"] is not None]
-    result["takeover"] = {
-        "runs": rows, "detected": f"{len(delays)}/{len(rows)}",
-        "far_mismatch_median_s": round(statistics.median(delays), 2) if delays else None,
-        "far_mismatch_max_s": max(delays) if delays else None,
-        "camera_mismatch_median_s": round(statistics.median(
-            [r["camera_mismatch_s"] for r in rows if r["camera_mismatch_s"] is not None]), 2),
-        "load_after": Path("/proc/loadavg").read_text().split()[:3]}
-    print(json.dumps({k: v for k, v in result["takeover"].items() if k != "runs"}, indent=1))
+    if runs:
+        result["takeover"] = takeover_summary(takeovers(key, runs))
+        print(json.dumps({k: v for k, v in result["takeover"].items() if k != "runs"},
+                         indent=1))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n")
+
+
+def takeover_summary(rows: list[dict]) -> dict:
+    """The far side's MISMATCH delays over the runs, beside the camera side's."""
+    delays = [r["far_mismatch_s"] for r in rows if r["far_mismatch_s"] is not None]
+    camera = [r["camera_mismatch_s"] for r in rows if r["camera_mismatch_s"] is not None]
+    return {"runs": rows, "detected": f"{len(delays)}/{len(rows)}",
+            "far_mismatch_median_s": round(statistics.median(delays), 2) if delays else None,
+            "far_mismatch_max_s": max(delays) if delays else None,
+            "camera_mismatch_median_s": round(statistics.median(camera), 2) if camera else None,
+            "load_after": Path("/proc/loadavg").read_text().split()[:3]}
 
 
 if __name__ == "__main__":
