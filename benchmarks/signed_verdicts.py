@@ -50,7 +50,7 @@ from fingerprint_live.webrtc.loopback import attested_sender, far_side_call  # n
 OWNER = [MEAD.format("M030", e) for e in ("happy_level3_001", "neutral_level1_001",
                                           "sad_level3_001", "surprised_level3_001")]
 TAKERS = [MEAD.format("W009", e) for e in ("happy_level3_001", "sad_level3_001")]
-DTLS = "sha-256 " + ":".join(["AB"] * 32)
+DTLS = "dtls sha-256 " + ":".join(["AB"] * 32)
 
 
 def takeovers(key: SigningKey, runs: list[tuple[str, str]]) -> list[dict]:
@@ -89,7 +89,8 @@ def takeovers(key: SigningKey, runs: list[tuple[str, str]]) -> list[dict]:
 def cost(key: SigningKey, n: int = 2000) -> dict:
     """Sign and check costs (median microseconds) and the statement's size."""
     clock = [1_800_000_000.0]
-    checker = StatementChecker(key.public_raw, DTLS, lambda: clock[0], lambda: clock[0])
+    checker = StatementChecker(key.public_raw, DTLS, clock=lambda: clock[0],
+                               monotonic=lambda: clock[0])
     nonce = checker.new_nonce()
     sign_us, check_us, sizes = [], [], []
     for seq in range(1, n + 1):
@@ -118,14 +119,15 @@ def hostile(key: SigningKey, n: int) -> dict:
     """Each hostile case ``n`` times at a checker; then a 10,000-statement flood."""
     stranger = SigningKey.generate()
     clock = [1_800_000_000.0]
-    checker = StatementChecker(key.public_raw, DTLS, lambda: clock[0], lambda: clock[0])
+    checker = StatementChecker(key.public_raw, DTLS, clock=lambda: clock[0],
+                               monotonic=lambda: clock[0])
     seq = [0]
 
     def make(signer: SigningKey = key, **change) -> str:
         seq[0] += 1
         fields = dict(key_id=signer.key_id, seq=seq[0], time=clock[0], state="VERIFIED",
                       action="pass", evidence=3.0, signals=("motion", "appearance"),
-                      nonce=checker.new_nonce(), dtls=DTLS)
+                      nonce=checker.new_nonce(), binding=DTLS)
         fields.update(change)
         return Statement(**fields).sign(signer)
 
@@ -146,7 +148,8 @@ def hostile(key: SigningKey, n: int) -> dict:
         "another key, the owner's key id": lambda: make(stranger, key_id=key.key_id),
         "replay from an earlier call (old nonce)": lambda: make(nonce="ab" * 16),
         "replay in this call (old sequence)": replayed_sequence,
-        "another DTLS fingerprint (relay)": lambda: make(dtls="sha-256 " + ":".join(["CD"] * 32)),
+        "another DTLS fingerprint (relay)": lambda: make(binding="dtls sha-256 "
+                                                     + ":".join(["CD"] * 32)),
         "from the future (+5 s)": lambda: make(time=clock[0] + 5),
         "stale (3 s old)": lambda: make(time=clock[0] - 3),
         "truncated": lambda: make()[:-20],

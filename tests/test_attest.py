@@ -23,8 +23,8 @@ from fingerprint_live.attest.statement import MAX_MESSAGE_BYTES
 from fingerprint_live.decision import State
 from fingerprint_live.errors import KeyFileError
 
-SENDER_DTLS = "sha-256 " + ":".join(["AB"] * 32)
-RELAY_DTLS = "sha-256 " + ":".join(["CD"] * 32)
+SENDER_DTLS = "dtls sha-256 " + ":".join(["AB"] * 32)
+RELAY_DTLS = "dtls sha-256 " + ":".join(["CD"] * 32)
 
 
 class Clock:
@@ -45,7 +45,8 @@ class Call:
 
     def __init__(self, key: SigningKey, clock: Clock, dtls: str = SENDER_DTLS) -> None:
         self.key, self.clock, self.dtls = key, clock, dtls
-        self.checker = StatementChecker(key.public_raw, dtls, clock.wall, clock.mono)
+        self.checker = StatementChecker(key.public_raw, dtls, clock=clock.wall,
+                                        monotonic=clock.mono)
         self.nonce = self.checker.new_nonce()
         self.seq = 0
 
@@ -53,7 +54,7 @@ class Call:
         self.seq += 1
         fields = dict(key_id=(key or self.key).key_id, seq=self.seq, time=self.clock.now,
                       state="VERIFIED", action="pass", evidence=2.5,
-                      signals=("motion", "appearance"), nonce=self.nonce, dtls=self.dtls)
+                      signals=("motion", "appearance"), nonce=self.nonce, binding=self.dtls)
         fields.update(change)
         return Statement(**fields).sign(key or self.key)
 
@@ -137,7 +138,7 @@ def test_a_replay_from_an_earlier_call_is_refused(owner, clock) -> None:
     now = Call(owner, clock)  # same sender certificate even: the nonce is not this call's
     refused_only(now, "nonce", recorded)
     renewed = Call(owner, clock, dtls=RELAY_DTLS)  # the usual case: a new certificate too
-    refused_only(renewed, "dtls", recorded)
+    refused_only(renewed, "binding", recorded)
 
 
 def test_an_old_sequence_number_is_refused(call) -> None:
@@ -148,7 +149,7 @@ def test_an_old_sequence_number_is_refused(call) -> None:
 
 
 def test_another_dtls_fingerprint_is_refused(call) -> None:
-    refused_only(call, "dtls", [call.statement(dtls=RELAY_DTLS)])
+    refused_only(call, "binding", [call.statement(binding=RELAY_DTLS)])
 
 
 def test_statements_from_the_future_and_stale_ones_are_refused(call, clock) -> None:
@@ -179,8 +180,8 @@ def test_malformed_truncated_and_oversized_messages_are_refused(call) -> None:
 @given(st.one_of(st.text(max_size=1200), st.binary(max_size=1200)))
 def test_random_messages_are_never_accepted(message) -> None:
     clock = Clock()
-    checker = StatementChecker(SigningKey.generate().public_raw, SENDER_DTLS, clock.wall,
-                               clock.mono)
+    checker = StatementChecker(SigningKey.generate().public_raw, SENDER_DTLS,
+                               clock=clock.wall, monotonic=clock.mono)
     checker.new_nonce()
     assert checker.check(message) is None and checker.accepted == 0
     assert sum(checker.refused.values()) == 1
@@ -240,3 +241,22 @@ def test_the_keys_command_makes_shows_and_keeps_a_key(tmp_path, monkeypatch, cap
     assert err.count("\n") == 1 and "passphrase is wrong" in err and "another" not in err
     assert main(["keys", "-o", str(path), "--force", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["key_id"] != made["key_id"]
+
+
+def test_through_janus_statements_bind_to_room_and_feed_without_a_nonce(owner, clock) -> None:
+    """No nonce reaches a publisher through the VideoRoom: the room, the feed and the time
+    bind the statement instead."""
+    from fingerprint_live.attest.channel import janus_binding
+
+    feed = janus_binding(1234, 5678)
+    call = Call(owner, clock, dtls=feed)
+    call.checker = StatementChecker(owner.public_raw, feed, challenge=False, clock=clock.wall,
+                                    monotonic=clock.mono)
+    assert call.checker.check(call.statement(nonce="")) is not None
+    refused_only(call, "binding", [call.statement(binding=janus_binding(1234, 5679)),
+                                   call.statement(binding=janus_binding(4321, 5678)),
+                                   call.statement(binding=SENDER_DTLS)])
+    refused_only(call, "stale", [call.statement(time=clock.now - MAX_AGE - 0.5)])
+    first, second = call.statement(), call.statement()
+    assert call.checker.check(second) is not None and call.checker.check(first) is None
+    assert call.checker.refused["sequence"] == 1

@@ -86,6 +86,19 @@ def test_anything_but_a_fresh_report_of_the_current_owner_shows_unverified(why: 
     assert row["state"] == UNVERIFIED and row["score"] is None
 
 
+def test_a_state_is_attested_only_while_the_owner_says_so_and_answers() -> None:
+    pool = _pool("a")
+    _owned(pool, 1, "a")
+    _report(pool, "a", 1, "VERIFIED")
+    now = pool.workers["a"].last_ok
+    assert pool.row(pool.streams[1], now)["attestation"] == "unattested"
+    pool.workers["a"].report["streams"][1]["attested"] = True
+    row = pool.row(pool.streams[1], now)
+    assert (row["state"], row["attestation"]) == ("VERIFIED", "attested")
+    late = pool.row(pool.streams[1], now + pool.cfg.lease + 0.01)
+    assert (late["state"], late["attestation"]) == (UNVERIFIED, "unattested")
+
+
 def test_a_publisher_without_an_enrollment_shows_unenrolled() -> None:
     pool = _pool("a")
     pool.streams[2] = _Stream(2, "guest", None)

@@ -22,7 +22,7 @@ from live_helpers import GENUINE, OTHER_FACE, clips
 from fingerprint_live.attest import SigningKey, Statement
 from fingerprint_live.attest.channel import (
     CHANNEL_LABEL,
-    local_fingerprint,
+    local_binding,
 )
 from fingerprint_live.avatar.default_avatar import DefaultAvatar
 from fingerprint_live.avatar.portrait import load_portrait
@@ -94,7 +94,7 @@ def hostile_sender(owner_key: SigningKey, sent: dict[str, int], flood: int) -> S
         def statement(key: SigningKey, nonce: str, **change) -> str:
             fields = dict(key_id=key.key_id, seq=100, time=time.time(), state="VERIFIED",
                           action="pass", evidence=3.0, signals=("motion", "appearance"),
-                          nonce=nonce, dtls=local_fingerprint(channel))
+                          nonce=nonce, binding=local_binding(channel))
             fields.update(change)
             return Statement(**fields).sign(key)
 
@@ -108,7 +108,8 @@ def hostile_sender(owner_key: SigningKey, sent: dict[str, int], flood: int) -> S
                 "signature": [forged, statement(stranger, nonce, key_id=owner_key.key_id)],
                 "other_key": [statement(stranger, nonce)],
                 "nonce": [statement(owner_key, "00" * 16, seq=1)],  # an earlier call's
-                "dtls": [statement(owner_key, nonce, dtls="sha-256 " + ":".join(["0F"] * 32))],
+                "binding": [statement(owner_key, nonce,
+                                      binding="dtls sha-256 " + ":".join(["0F"] * 32))],
                 "future": [statement(owner_key, nonce, time=time.time() + 30)],
                 "stale": [statement(owner_key, nonce, time=time.time() - 30)],
                 "malformed": [good[:len(good) // 2], "x", good + "." + signature,
@@ -152,7 +153,7 @@ def test_hostile_statements_are_refused_and_the_receiver_keeps_serving(owned, ow
     assert sent.get("genuine") == 1, f"the attack did not finish: {sent}"
     stats = far.attestation.stats()
     refused = stats["refused"]
-    for reason in ("signature", "other_key", "nonce", "dtls", "future", "stale",
+    for reason in ("signature", "other_key", "nonce", "binding", "future", "stale",
                    "malformed", "oversized"):
         assert refused.get(reason, 0) >= sent[reason], (reason, refused)
     assert refused["rate"] + refused["signature"] >= flood, refused

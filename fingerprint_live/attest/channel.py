@@ -1,11 +1,14 @@
 """Signed verdicts over a WebRTC data channel: the sender's signer, the receiver's challenger.
 
-The sender opens a data channel labelled :data:`CHANNEL_LABEL`. The receiver sends a fresh
-random nonce on it when it opens and every :data:`NONCE_EVERY` seconds; the sender answers
-with statements that carry the latest nonce and its own DTLS certificate's fingerprint, on
-every change of the camera side's state and at least every :data:`STATEMENT_EVERY` seconds.
-Both ends of the binding come from the call itself: the sender's fingerprint from its DTLS
-transport, the receiver's from the remote SDP it accepted.
+The sender opens a data channel labelled :data:`CHANNEL_LABEL`. On a direct call the receiver
+sends a fresh random nonce on it when it opens and every :data:`NONCE_EVERY` seconds, and the
+sender's statements carry the latest nonce and its own DTLS certificate's fingerprint: the
+sender's from its DTLS transport, the receiver's from the remote SDP it accepted.
+
+Through Janus, DTLS ends at the server and nothing a subscriber sends reaches the publisher, so
+statements are bound to the room and the publisher's feed id (:func:`janus_binding`) and carry
+no nonce: freshness rests on their time and sequence number, and a live relay of another
+attested stream of the same owner remains possible (README, "Signed verdicts").
 """
 
 from __future__ import annotations
@@ -35,70 +38,75 @@ _NONCE = re.compile(r"[0-9a-f]{32}")
 _SDP_FINGERPRINT = re.compile(r"^a=fingerprint:sha-256 ([0-9A-Fa-f:]+)\s*$", re.MULTILINE)
 
 
-def fingerprint(value: str) -> str:
-    """A SHA-256 certificate fingerprint as statements carry it: ``sha-256 AB:CD:...``."""
-    return "sha-256 " + value.upper()
+def dtls_binding(fingerprint: str) -> str:
+    """A direct call's binding: its sender's SHA-256 certificate fingerprint (``AB:CD:...``)."""
+    return "dtls sha-256 " + fingerprint.upper()
 
 
-def sdp_fingerprint(sdp: str) -> str:
-    """The one SHA-256 DTLS fingerprint in an SDP (every media section shares one transport);
-    an SDP with none, or with several, binds to nothing and is refused."""
-    found = {fingerprint(v) for v in _SDP_FINGERPRINT.findall(sdp)}
+def janus_binding(room: int, feed: int) -> str:
+    """A call through a Janus VideoRoom: bound to the room and the publisher's feed id."""
+    return f"janus room={int(room)} feed={int(feed)}"
+
+
+def sdp_binding(sdp: str) -> str:
+    """The binding of the one SHA-256 DTLS fingerprint in an SDP (every media section shares
+    one transport); an SDP with none, or several, binds to nothing and is refused."""
+    found = {dtls_binding(v) for v in _SDP_FINGERPRINT.findall(sdp)}
     if len(found) != 1:
         raise FingerprintError(f"the remote SDP carries {len(found)} SHA-256 DTLS "
                                "fingerprints, not one: its statements cannot be bound.")
     return found.pop()
 
 
-def local_fingerprint(channel: RTCDataChannel) -> str:
-    """The SHA-256 fingerprint of this end's own DTLS certificate, under ``channel``."""
-    dtls = channel.transport.transport
-    for fp in dtls.getLocalParameters().fingerprints:
+def local_binding(channel: RTCDataChannel) -> str:
+    """The binding of this end's own DTLS certificate, under ``channel``."""
+    for fp in channel.transport.transport.getLocalParameters().fingerprints:
         if fp.algorithm == "sha-256":
-            return fingerprint(fp.value)
+            return dtls_binding(fp.value)
     raise FingerprintError("the DTLS transport has no SHA-256 fingerprint.")
 
 
 class Attestor:
     """The sender's signer: the camera side's state, signed onto ``channel``.
 
-    ``observe`` is called on the event loop after every frame. Statements go out only once a
-    nonce has come (one without is refused by every receiver), on a change of state or action,
-    on a new nonce, and at least every ``STATEMENT_EVERY`` seconds: never more than one a frame,
-    whatever the far side sends.
+    ``observe`` is called on the event loop after every frame. Statements go out on a change
+    of state or action, on a new nonce, and at least every ``STATEMENT_EVERY`` seconds: never
+    more than one a frame, whatever the far side sends. On a direct call (``binding`` None:
+    this end's DTLS certificate) they go out only once a nonce has come, as one without is
+    refused; with a ``binding`` (``janus_binding``) no nonce is awaited.
     """
 
     def __init__(self, key: SigningKey, channel: RTCDataChannel, signals: Iterable[str],
-                 clock: Callable[[], float] = time.time,
+                 binding: str | None = None, clock: Callable[[], float] = time.time,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.key, self.channel, self.signals = key, channel, tuple(str(s) for s in signals)
+        self.binding, self.challenged = binding, binding is None
         self.clock, self.monotonic = clock, monotonic
         self.seq = 0
         self.nonce = ""
         self._fresh = False  # a nonce came since the last statement
         self._said: tuple[str, str] | None = None
         self._sent_at = -float("inf")
-        self._dtls: str | None = None
         channel.on("message", self._on_message)
 
     def observe(self, state: State, action: Action, evidence: float | None) -> None:
         """Sign and send the camera side's state now if it is due."""
-        if not self.nonce or self.channel.readyState != "open":
+        if (self.challenged and not self.nonce) or self.channel.readyState != "open":
             return
         said = (state.value, action.value)
         if said == self._said and not self._fresh \
                 and self.monotonic() - self._sent_at < STATEMENT_EVERY:
             return
-        if self._dtls is None:
-            self._dtls = local_fingerprint(self.channel)
+        if self.binding is None:
+            self.binding = local_binding(self.channel)
         self.seq += 1
         statement = Statement(self.key.key_id, self.seq, self.clock(), state.value, action.value,
-                              evidence, self.signals, self.nonce, self._dtls)
+                              evidence, self.signals, self.nonce, self.binding)
         self.channel.send(statement.sign(self.key))
         self._said, self._fresh, self._sent_at = said, False, self.monotonic()
 
     def _on_message(self, message: str | bytes) -> None:
-        if isinstance(message, str) and _NONCE.fullmatch(message):
+        if self.challenged and isinstance(message, str) and _NONCE.fullmatch(message):
             self.nonce, self._fresh = message, True
 
 
@@ -107,25 +115,34 @@ class ReceiverAttestation:
 
     ``public_raw`` is the owner's public key from the receiver's copy of the enrollment;
     ``require`` (the receiver operator's choice, never the sender's) treats an unattested
-    stream as a mismatch.
+    stream as a mismatch. ``binding`` None: a direct call, bound to the DTLS fingerprint in
+    the remote SDP given to ``attach``, with nonces; else (``janus_binding``) that binding,
+    and no nonces.
     """
 
-    def __init__(self, public_raw: bytes, require: bool = False) -> None:
-        self.public_raw, self.require = public_raw, require
+    def __init__(self, public_raw: bytes, require: bool = False,
+                 binding: str | None = None) -> None:
+        self.public_raw, self.require, self.binding = public_raw, require, binding
         self.key_id = key_id(public_raw)
         self.checker: StatementChecker | None = None
         self._challenger: asyncio.Task | None = None
 
-    def attach(self, channel: RTCDataChannel, remote_sdp: str) -> None:
-        """Check the statements that come on ``channel`` (the sender's, once open), bound to
-        the DTLS fingerprint in ``remote_sdp``; a second channel is closed unheard."""
+    def attach(self, channel: RTCDataChannel, remote_sdp: str | None = None) -> None:
+        """Check the statements that come on ``channel`` (the sender's, once open); on a direct
+        call, bound to the DTLS fingerprint in ``remote_sdp``. A second channel is closed
+        unheard."""
         if self.checker is not None:
             channel.close()
             return
-        self.checker = StatementChecker(self.public_raw, sdp_fingerprint(remote_sdp))
+        direct = self.binding is None
+        if direct and remote_sdp is None:
+            raise FingerprintError("a direct call's statements need the remote SDP to bind to.")
+        binding = sdp_binding(remote_sdp) if direct else self.binding
+        self.checker = StatementChecker(self.public_raw, binding, challenge=direct)
         channel.on("message", self.checker.check)
-        channel.on("close", self.close)
-        self._challenger = asyncio.ensure_future(self._challenge(channel))
+        if direct:
+            channel.on("close", self.close)
+            self._challenger = asyncio.ensure_future(self._challenge(channel))
 
     def verdict(self, motion: State) -> Verdict:
         """The combined state, given the receiver's own motion state."""

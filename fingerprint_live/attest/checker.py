@@ -2,11 +2,13 @@
 
 A statement is accepted only if all of these hold, checked cheapest first so that a flood
 costs little: it is small; the sender is within its rate; it parses as a statement of the
-enrolled key; the signature verifies; it is bound to the DTLS certificate whose fingerprint
-the SDP this receiver accepted carries (a relay in the middle has its own); it answers a
-nonce this receiver sent recently (a statement recorded in an earlier call answers none); its
-sequence number rises; and it is at most ``MAX_AGE`` seconds old by the receiver's clock, and
-not from the future beyond ``MAX_SKEW``. Refusals are counted by reason; none changes what
+enrolled key; the signature verifies; it is bound to this call (on a direct call, the DTLS
+certificate whose fingerprint the SDP this receiver accepted carries: a relay in the middle has
+its own; through Janus, the room and feed); it answers a nonce this receiver sent recently (a
+statement recorded in an earlier call answers none; through Janus no nonce reaches the
+publisher, so this check is off there and freshness rests on time and sequence); its sequence
+number rises; and it is at most ``MAX_AGE`` seconds old by the receiver's clock, and not from
+the future beyond ``MAX_SKEW``. Refusals are counted by reason; none changes what
 was accepted before.
 """
 
@@ -36,16 +38,18 @@ NONCE_BYTES = 16
 class StatementChecker:
     """Checks one call's statements against the owner's public key and the call's binding.
 
-    ``remote_fingerprint`` is the DTLS fingerprint (``"sha-256 AB:..."``) in the remote SDP
-    this receiver accepted. ``clock`` is wall time (statements carry the sender's wall time),
-    ``monotonic`` the receiver's own intervals; both can be stood in for in tests.
+    ``binding`` is what statements must be bound to (``"dtls sha-256 AB:..."`` from the remote
+    SDP this receiver accepted, or ``"janus room=R feed=F"``); ``challenge`` says whether this
+    receiver's nonces reach the sender (not through Janus). ``clock`` is wall time (statements
+    carry the sender's wall time), ``monotonic`` the receiver's own intervals; both can be
+    stood in for in tests.
     """
 
-    def __init__(self, public_raw: bytes, remote_fingerprint: str,
+    def __init__(self, public_raw: bytes, binding: str, challenge: bool = True,
                  clock: Callable[[], float] = time.time,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.verifier, self.key_id = public_key(public_raw), key_id(public_raw)
-        self.remote_fingerprint = remote_fingerprint
+        self.binding, self.challenge = binding, challenge
         self.clock, self.monotonic = clock, monotonic
         self.refused: Counter[str] = Counter()
         self.accepted = 0
@@ -88,10 +92,10 @@ class StatementChecker:
         if self._in_window > RATE_LIMIT:
             raise Refused("rate")
         statement = parse(message, self.verifier, self.key_id)
-        if statement.dtls != self.remote_fingerprint:
-            raise Refused("dtls")
-        if not any(n == statement.nonce and now - sent <= NONCE_TTL
-                   for n, sent in self._nonces):
+        if statement.binding != self.binding:
+            raise Refused("binding")
+        if self.challenge and not any(n == statement.nonce and now - sent <= NONCE_TTL
+                                      for n, sent in self._nonces):
             raise Refused("nonce")
         if statement.seq <= self._last_seq:
             raise Refused("sequence")

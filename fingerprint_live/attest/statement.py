@@ -2,8 +2,10 @@
 
 The body is canonical JSON (sorted keys, no spaces, ASCII) of the version, the key id, a
 sequence number, the sender's time, the camera gate's state, action and evidence, the signals
-it weighs, the receiver's latest nonce and the SHA-256 fingerprint of the sender's own DTLS
-certificate. No image and no landmark: nothing the far side could not already see.
+it weighs, the receiver's latest nonce and the call it is bound to: on a direct call the SHA-256
+fingerprint of the sender's own DTLS certificate (``dtls sha-256 AB:...``); through Janus, where
+DTLS ends at the server, the room and the publisher's feed id (``janus room=R feed=F``). No
+image and no landmark: nothing the far side could not already see.
 
 On the wire a statement is ``base64(body) "." base64(signature)``: the signed bytes travel as
 they are, so the receiver never re-serialises what it verifies. :func:`parse` checks the
@@ -31,7 +33,7 @@ MAX_MESSAGE_BYTES = 1024
 #: other shape) is refused before the JSON parser sees it.
 MAX_BRACKETS = 2
 SIGNATURE_BYTES = 64
-_FIELDS = {"v", "kid", "seq", "t", "state", "action", "evidence", "signals", "nonce", "dtls"}
+_FIELDS = {"v", "kid", "seq", "t", "state", "action", "evidence", "signals", "nonce", "bind"}
 
 
 class Refused(Exception):
@@ -53,8 +55,8 @@ class Statement:
     action: str  # what the guard lets the far side see (guard.Action's value)
     evidence: float | None  # the summed evidence (nats) the state follows
     signals: tuple[str, ...]  # what the camera side weighs (motion, appearance)
-    nonce: str  # the receiver's latest nonce, hex ("" before the first arrives)
-    dtls: str  # "sha-256 AB:CD:..." of the sender's own DTLS certificate
+    nonce: str  # the receiver's latest nonce, hex ("" where none can come: through Janus)
+    binding: str  # the call: "dtls sha-256 AB:..." (its own certificate) or "janus room=R feed=F"
     version: int = VERSION
 
     def body(self) -> bytes:
@@ -62,7 +64,7 @@ class Statement:
         doc = {"v": self.version, "kid": self.key_id, "seq": self.seq,
                "t": round(self.time, 3), "state": self.state, "action": self.action,
                "evidence": None if self.evidence is None else round(self.evidence, 3),
-               "signals": list(self.signals), "nonce": self.nonce, "dtls": self.dtls}
+               "signals": list(self.signals), "nonce": self.nonce, "bind": self.binding}
         return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode("ascii")
 
     def sign(self, key: SigningKey) -> str:
@@ -86,11 +88,11 @@ class Statement:
                 and (evidence is None or _number(evidence))
                 and isinstance(signals, list) and all(isinstance(s, str) for s in signals)
                 and all(isinstance(doc[k], str)
-                        for k in ("kid", "state", "action", "nonce", "dtls"))):
+                        for k in ("kid", "state", "action", "nonce", "bind"))):
             raise Refused("malformed")
         return cls(doc["kid"], doc["seq"], float(t), doc["state"], doc["action"],
                    None if evidence is None else float(evidence), tuple(signals), doc["nonce"],
-                   doc["dtls"], doc["v"])
+                   doc["bind"], doc["v"])
 
 
 def parse(message: str | bytes, verifier: Ed25519PublicKey, expected_key_id: str) -> Statement:

@@ -22,9 +22,11 @@ shows UNVERIFIED, never its last state.
 
 Without --join this command runs the pool: it starts --workers workers (in a local Ray, or in
 the cluster at --ray), prints a line whenever a stream's state changes ({stream, display, time,
-state, score, worker}; --json for JSON lines) and serves GET /streams and GET /events on
---http. With --join it only adds workers to the pool already running for that room in the
-cluster at --ray: run it on more machines, or later, while streams run."""
+state, score, attestation, worker}; --json for JSON lines; "attested" when the publisher's
+signed verdict, checked with the public key in its enrollment, backs the state) and serves
+GET /streams and GET /events on --http. With --join it only adds workers to the pool already
+running for that room in the cluster at --ray: run it on more machines, or later, while
+streams run."""
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -161,6 +163,7 @@ def _printer(as_json: bool):
         who = f"  ({line['worker']})" if line["worker"] else ""
         report(line, as_json,
                f"{time.strftime('%H:%M:%S', time.localtime(line['time']))}  stream "
-               f"{line['stream']} {line['display']!r}: {line['state']}{score}{who}")
+               f"{line['stream']} {line['display']!r}: {line['state']} "
+               f"({line['attestation']}){score}{who}")
         sys.stdout.flush()
     return show

@@ -2,16 +2,24 @@
 
 Publishers and subscribers each use their own plugin handle and peer connection. aiortc gathers
 its candidates before the SDP is made, so offers and answers go with ``trickle: false``; Janus
-puts its own candidates in its SDP (half-trickle).
+puts its own candidates in its SDP (half-trickle). A publisher may open a data channel (signed
+verdicts travel on one); Janus relays its messages, label and all, to the feed's subscribers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCDataChannel,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
 
 from ..webrtc.ice import rtc_configuration
 from .client import JanusError, JanusHandle, JanusSession
@@ -62,31 +70,35 @@ def _description(jsep: dict | None, what: str) -> RTCSessionDescription:
 
 
 class Publication:
-    """``track`` published into a room under ``display``; ``feed`` is its id there."""
+    """``track`` published into a room under ``display``; ``feed`` is its id there, and
+    ``channel`` the data channel it opened (``channel_label``), if any."""
 
-    def __init__(self, handle: JanusHandle, pc: RTCPeerConnection, feed: int) -> None:
-        self.handle, self.pc, self.feed = handle, pc, feed
+    def __init__(self, handle: JanusHandle, pc: RTCPeerConnection, feed: int,
+                 channel: RTCDataChannel | None = None) -> None:
+        self.handle, self.pc, self.feed, self.channel = handle, pc, feed, channel
 
     @classmethod
     async def start(cls, session: JanusSession, room: int, display: str,
-                    track: MediaStreamTrack,
-                    configuration: RTCConfiguration | None = None) -> Publication:
+                    track: MediaStreamTrack, configuration: RTCConfiguration | None = None,
+                    channel_label: str | None = None) -> Publication:
         handle = await session.attach(PLUGIN)
         pc = RTCPeerConnection(configuration or rtc_configuration())
         try:
             joined, _ = await handle.message({"request": "join", "ptype": "publisher",
                                               "room": room, "display": display})
             pc.addTrack(track)
+            channel = pc.createDataChannel(channel_label) if channel_label else None
             await pc.setLocalDescription(await pc.createOffer())
             _, answer = await handle.message({"request": "publish", "audio": False,
-                                              "video": True}, _jsep(pc))
+                                              "video": True, "data": channel is not None},
+                                             _jsep(pc))
             await pc.setRemoteDescription(_description(answer, "answer to the publisher"))
             await handle.until("webrtcup")  # the feed is listed once its media is set up
         except BaseException:
             await pc.close()
             await handle.detach()
             raise
-        return cls(handle, pc, int(joined["id"]))
+        return cls(handle, pc, int(joined["id"]), channel)
 
     async def close(self) -> None:
         await self.pc.close()
@@ -102,11 +114,16 @@ class Subscription:
 
     @classmethod
     async def start(cls, session: JanusSession, room: int, feed: int,
-                    configuration: RTCConfiguration | None = None) -> Subscription:
+                    configuration: RTCConfiguration | None = None,
+                    on_channel: Callable[[RTCDataChannel], None] | None = None) -> Subscription:
+        """Subscribe to ``feed``; ``on_channel`` gets the data channels the feed's publisher
+        opened, as Janus relays them."""
         handle = await session.attach(PLUGIN)
         pc = RTCPeerConnection(configuration or rtc_configuration())
         tracks: asyncio.Queue[MediaStreamTrack] = asyncio.Queue()
         pc.on("track", lambda track: tracks.put_nowait(track) if track.kind == "video" else None)
+        if on_channel is not None:
+            pc.on("datachannel", on_channel)
         try:
             _, offer = await handle.message({"request": "join", "ptype": "subscriber",
                                              "room": room, "streams": [{"feed": feed}]})

@@ -3,8 +3,10 @@
 Everything runs on the worker's event loop, over one Janus session; each ``VerifyTrack`` does
 its landmarks and verifier on threads of its own. ``report()`` says, per stream, the newest
 state and score, how many frames were checked and how long ago the last one was, plus the state
-changes since the last report. It holds no Ray: the Ray actor (:mod:`.actor`) and the benchmark
-both drive it.
+changes since the last report. When the enrollment carries the owner's public key, the
+publisher's signed verdicts (on the VideoRoom's data channel, bound to the room, the feed and
+the time: DTLS ends at Janus) are checked too, and each state says whether one backs it. It
+holds no Ray: the Ray actor (:mod:`.actor`) and the benchmark both drive it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 
+from ..attest.channel import CHANNEL_LABEL, ReceiverAttestation, janus_binding
 from ..embedder import Embedder
 from ..enrollment import Enrollment
 from ..errors import FingerprintError
@@ -42,6 +45,8 @@ class Assignment:
 class _Check:
     assignment: Assignment
     state: str | None = None  # the verifier's newest state (None before the first frame)
+    attested: bool = False  # a valid signed verdict of the publisher backs ``state``
+    attestation: ReceiverAttestation | None = None  # with the owner's public key
     score: float | None = None
     frames: int = 0
     last_frame: float = 0.0  # monotonic time of the newest checked frame
@@ -87,9 +92,19 @@ class StreamChecker:
             enrollment = Enrollment.from_bytes(a.enrollment)
             enrollment.check_models(self.embedder.info.model_id)
             await self.start()
-            check.subscription = await Subscription.start(self.session, self.room, a.stream)
+            attestation = check.attestation = (
+                None if enrollment.public_key is None else ReceiverAttestation(
+                    enrollment.public_key, binding=janus_binding(self.room, a.stream)))
+
+            def on_channel(channel) -> None:
+                if attestation is not None and channel.label == CHANNEL_LABEL:
+                    attestation.attach(channel)
+
+            check.subscription = await Subscription.start(self.session, self.room, a.stream,
+                                                          on_channel=on_channel)
             check.track = VerifyTrack(check.subscription.track, enrollment, self.embedder,
-                                      setting=a.setting, landmark_every=a.landmark_every)
+                                      setting=a.setting, landmark_every=a.landmark_every,
+                                      attestation=attestation)
             check.track.on("event", lambda e: self._changed(check, e))
             while True:
                 await check.track.recv()
@@ -107,9 +122,11 @@ class StreamChecker:
     def _changed(self, check: _Check, event: Event) -> None:
         check.state = event.state.value
         check.score = event.score
+        check.attested = event.attestation == "attested"
         self._events.append({"stream": check.assignment.stream, "ticket": check.assignment.ticket,
                              "time": time.time(), "stream_time": event.time,
-                             "state": check.state, "score": event.score})
+                             "state": check.state, "score": event.score,
+                             "attested": check.attested})
 
     def report(self) -> dict:
         """The streams' status now, and the state changes since the previous report."""
@@ -119,7 +136,8 @@ class StreamChecker:
             stats = c.track.stats() if c.track is not None else {}
             streams[stream] = {
                 "ticket": c.assignment.ticket, "state": c.state, "score": c.score,
-                "frames": c.frames, "error": c.error,
+                "attested": c.attested, "frames": c.frames, "error": c.error,
+                "statements": c.attestation.stats() if c.attestation is not None else None,
                 "age": now - c.last_frame if c.frames else None,
                 "fps": stats.get("fps"), "dropped": stats.get("dropped"),
                 "latency_ms": list(c.latency)}

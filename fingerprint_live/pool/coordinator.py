@@ -8,7 +8,9 @@ worker for its report.
 What it shows follows one rule: a state counts only while its owner answers. A stream shows the
 verifier's state only when its current owner answered within ``lease`` seconds, the report is
 for the current assignment (its ticket), and the newest checked frame is at most
-``stale_frames`` old; otherwise it shows UNVERIFIED, computed at the moment it is read. A worker
+``stale_frames`` old; otherwise it shows UNVERIFIED, computed at the moment it is read. A state
+is "attested" when a valid signed verdict of the publisher backs it (the worker says so), else
+"unattested". A worker
 whose actor died (Ray says so at once) or that stays silent for ``dead_after`` seconds (it is
 then killed, and Ray restarts it) loses its streams, which go to the others at once.
 """
@@ -65,7 +67,7 @@ class _Stream:
     enrollment: bytes | None
     owner: str | None = None  # a worker's actor name
     ticket: int = 0
-    shown: tuple | None = None  # the (state, worker) of the last line
+    shown: tuple | None = None  # the (state, attestation, worker) of the last line
 
 
 class Coordinator:
@@ -93,14 +95,16 @@ class Coordinator:
     def row(self, s: _Stream, now: float) -> dict:
         worker = self.workers.get(s.owner) if s.owner else None
         state, score = (UNENROLLED if s.enrollment is None else UNVERIFIED), None
+        attested = False
         if worker is not None and now - worker.last_ok <= self.cfg.lease:
             r = worker.report.get("streams", {}).get(s.feed)
             if (r is not None and r["ticket"] == s.ticket and r["state"] is not None
                     and r["age"] is not None
                     and r["age"] + now - worker.last_ok <= self.cfg.stale_frames):
-                state, score = r["state"], r["score"]
+                state, score, attested = r["state"], r["score"], bool(r.get("attested"))
         return {"stream": s.feed, "display": s.display, "time": round(time.time(), 3),
                 "state": state, "score": None if score is None else round(score, 4),
+                "attestation": "attested" if attested else "unattested",
                 "worker": worker.id if worker is not None else None}
 
     def table(self) -> list[dict]:
@@ -122,13 +126,14 @@ class Coordinator:
             self.on_line(line)
 
     async def _show(self) -> None:
-        """A line whenever a stream's shown state or owner changes (checked every 0.1 s)."""
+        """A line whenever a stream's shown state, attestation or owner changes (checked every
+        0.1 s)."""
         while True:
             now = time.monotonic()
             for s in self.streams.values():
                 row = self.row(s, now)
-                if (row["state"], row["worker"]) != s.shown:
-                    s.shown = (row["state"], row["worker"])
+                if (row["state"], row["attestation"], row["worker"]) != s.shown:
+                    s.shown = (row["state"], row["attestation"], row["worker"])
                     self._line(row)
             await asyncio.sleep(0.1)
 
@@ -146,7 +151,8 @@ class Coordinator:
                 s = self.streams.pop(feed)
                 self._unassign(s, release=True)
                 self._line({"stream": feed, "display": s.display, "time": round(time.time(), 3),
-                            "state": ENDED, "score": None, "worker": None})
+                            "state": ENDED, "score": None, "attestation": "unattested",
+                            "worker": None})
             self._assign_free()
             await asyncio.sleep(self.cfg.discover)
 

@@ -1,6 +1,7 @@
 """The pool's HTTP endpoint: what it shows now, and the lines it printed.
 
-``GET /streams``: ``{time, streams: [{stream, display, time, state, score, worker}], workers}``,
+``GET /streams``: ``{time, streams: [{stream, display, time, state, score, attestation,
+worker}], workers}``,
 computed when asked, so a dead worker's streams read UNVERIFIED as soon as its lease is over.
 ``GET /events?after=N``: the JSON lines from number ``N`` on, and ``next`` to ask for later.
 """
