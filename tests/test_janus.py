@@ -15,12 +15,14 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from live_helpers import GENUINE, IMPOSTOR, OTHER_FACE, clips
 from pool_helpers import render_avatar
 
+from fingerprint_live.attest import SigningKey
 from fingerprint_live.cli import main
 from fingerprint_live.janus import JanusConfig, JanusServer
 from fingerprint_live.janus.server import can_isolate, isolated
@@ -135,6 +137,55 @@ def test_a_killed_workers_stream_moves_and_its_word_lapses_with_its_lease(call) 
     print(f"after the kill: UNVERIFIED from {unverified[0] - killed['t']:.2f} s, another worker "
           f"reports from {failover:.2f} s (failover), VERIFIED again at "
           f"{again[0] - killed['t']:.2f} s")
+
+
+@pytest.fixture(scope="module")
+def attested_call(enrollment, tmp_path_factory) -> dict:
+    """tests/attested_janus_scenario.py: the owner signs through Janus, an unsigned stream
+    claims the same name."""
+    _needs_isolation()
+    folder = tmp_path_factory.mktemp("attested")
+    key = SigningKey.generate()
+    key.save(folder / "m030.key")
+    owned = replace(enrollment, public_key=key.public_raw)
+    owned.save(folder / "full.fpe")
+    (folder / "enrollments").mkdir()
+    owned.receiver_copy().save(folder / "enrollments" / "m030.fpe")
+    genuine = clips([GENUINE])[0]
+    setup = {"enrollments": str(folder / "enrollments"), "full": str(folder / "full.fpe"),
+             "key": str(folder / "m030.key"), "camera": str(genuine),
+             "avatar": str(render_avatar(genuine, folder / "genuine.mkv", enrollment.neutral)),
+             "limit": 60, "janus_log": str(folder / "janus.log"),
+             "pool_log": str(folder / "pool.log")}
+    (folder / "setup.json").write_text(json.dumps(setup))
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [
+        str(ROOT), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run(
+        isolated([sys.executable, str(ROOT / "tests" / "attested_janus_scenario.py"),
+                  str(folder / "setup.json"), str(folder / "report.json")]),
+        env=env, timeout=180, capture_output=True, text=True)
+    assert done.returncode == 0, (done.stderr[-3000:],
+                                  (folder / "pool.log").read_text()[-3000:])
+    report = json.loads((folder / "report.json").read_text())
+    report["pool_log"] = (folder / "pool.log").read_text()
+    report["key_id"] = key.key_id
+    return report
+
+
+@pytest.mark.slow
+def test_signed_verdicts_through_janus_show_as_attested(attested_call) -> None:
+    """The owner's signed stream is attested VERIFIED in /streams and the JSON lines; the
+    unsigned stream of the same name is never attested."""
+    call = attested_call
+    assert call["key_id"] in call["said"][0], call["said"]
+    rows = {role: [row for s in call["samples"] for row in s["streams"]
+                   if row["stream"] == feed] for role, feed in call["feeds"].items()}
+    signed = [(row["state"], row["attestation"]) for row in rows["signed"]]
+    assert ("VERIFIED", "attested") in signed, (signed[-20:], call["pool_log"][-2000:])
+    assert all(row["attestation"] == "unattested" for row in rows["unsigned"]), rows["unsigned"]
+    assert any(row["state"] != "UNVERIFIED" for row in rows["unsigned"]), "never checked"
+    lines = [line for line in call["lines"] if line["stream"] == call["feeds"]["signed"]]
+    assert any(line["attestation"] == "attested" for line in lines), call["lines"]
 
 
 def test_worker_says_in_one_line_when_janus_is_unreachable(enrollment, tmp_path, capsys):

@@ -3,7 +3,8 @@
 Publishers and subscribers each use their own plugin handle and peer connection. aiortc gathers
 its candidates before the SDP is made, so offers and answers go with ``trickle: false``; Janus
 puts its own candidates in its SDP (half-trickle). A publisher may open a data channel (signed
-verdicts travel on one); Janus relays its messages, label and all, to the feed's subscribers.
+verdicts travel on one); Janus relays its messages to each subscriber that opened a channel of
+its own, on a channel labelled with the publisher's feed id.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from ..webrtc.ice import rtc_configuration
 from .client import JanusError, JanusHandle, JanusSession
 
 PLUGIN = "janus.plugin.videoroom"
+#: Janus relays a publisher's data to a subscriber only once a channel is open between them: a
+#: subscriber that wants the data opens this one (it carries nothing).
+SUBSCRIBER_LABEL = "fingerprint-live-subscriber"
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,8 @@ class Subscription:
             _, offer = await handle.message({"request": "join", "ptype": "subscriber",
                                              "room": room, "streams": [{"feed": feed}]})
             await pc.setRemoteDescription(_description(offer, "offer to the subscriber"))
+            if on_channel is not None:
+                pc.createDataChannel(SUBSCRIBER_LABEL)
             await pc.setLocalDescription(await pc.createAnswer())
             await handle.message({"request": "start"}, _jsep(pc))
             track = await asyncio.wait_for(tracks.get(), 5)

@@ -16,7 +16,7 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 
-from ..attest.channel import CHANNEL_LABEL, ReceiverAttestation, janus_binding
+from ..attest.channel import ReceiverAttestation, janus_binding
 from ..embedder import Embedder
 from ..enrollment import Enrollment
 from ..errors import FingerprintError
@@ -96,8 +96,8 @@ class StreamChecker:
                 None if enrollment.public_key is None else ReceiverAttestation(
                     enrollment.public_key, binding=janus_binding(self.room, a.stream)))
 
-            def on_channel(channel) -> None:
-                if attestation is not None and channel.label == CHANNEL_LABEL:
+            def on_channel(channel) -> None:  # Janus labels the feed's data with its id
+                if attestation is not None and channel.label == str(a.stream):
                     attestation.attach(channel)
 
             check.subscription = await Subscription.start(self.session, self.room, a.stream,
