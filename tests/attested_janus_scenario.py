@@ -20,10 +20,9 @@ import time
 from pathlib import Path
 
 import aiohttp
-from pool_scenario import _stop, _worker
+from pool_scenario import _stop, _worker, pool_status, run
 
-from fingerprint_live.janus import JanusConfig, JanusServer, JanusSession, Publication
-from fingerprint_live.janus.server import ISOLATED_ADDRESS
+from fingerprint_live.janus import JanusConfig, JanusSession, Publication
 from fingerprint_live.webrtc import VideoFileTrack
 
 JANUS_PORT, HTTP_PORT, ROOM = 18189, 18091, 4322
@@ -48,10 +47,8 @@ async def call(setup: dict, janus: JanusConfig) -> dict:
     try:
         async with aiohttp.ClientSession() as http:
             while time.monotonic() - t0 < setup["limit"]:
-                try:
-                    async with http.get(f"http://127.0.0.1:{HTTP_PORT}/streams") as r:
-                        status = await r.json()
-                except aiohttp.ClientError:
+                status = await pool_status(http, HTTP_PORT)
+                if status is None:
                     await asyncio.sleep(0.2)
                     continue
                 samples.append({"t": round(time.monotonic() - t0, 3),
@@ -72,13 +69,5 @@ async def call(setup: dict, janus: JanusConfig) -> dict:
     return {"feeds": feeds, "said": said, "samples": samples, "lines": lines}
 
 
-def main() -> None:
-    setup = json.loads(Path(sys.argv[1]).read_text())
-    janus = JanusConfig(port=JANUS_PORT, room=ROOM, ice=ISOLATED_ADDRESS)
-    with JanusServer(janus, log=setup["janus_log"]):
-        report = asyncio.run(call(setup, janus))
-    Path(sys.argv[2]).write_text(json.dumps(report))
-
-
 if __name__ == "__main__":
-    main()
+    run(call, JANUS_PORT, ROOM)

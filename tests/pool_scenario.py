@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -49,6 +50,15 @@ def _stop(process: subprocess.Popen) -> bytes:
     return out or b""
 
 
+async def pool_status(http: aiohttp.ClientSession, port: int) -> dict | None:
+    """The pool's ``/streams`` on ``port``, or None while it does not answer yet."""
+    try:
+        async with http.get(f"http://127.0.0.1:{port}/streams") as r:
+            return await r.json()
+    except aiohttp.ClientError:
+        return None
+
+
 async def call(setup: dict, janus: JanusConfig) -> dict:
     log = open(setup["pool_log"], "ab")  # noqa: SIM115 - closed with the processes
     room = ["--janus", janus.url, "--room", str(ROOM)]
@@ -68,10 +78,8 @@ async def call(setup: dict, janus: JanusConfig) -> dict:
         async with aiohttp.ClientSession() as http:
             while time.monotonic() - t0 < setup["limit"]:
                 now = time.monotonic() - t0
-                try:
-                    async with http.get(f"http://127.0.0.1:{HTTP_PORT}/streams") as r:
-                        status = await r.json()
-                except aiohttp.ClientError:
+                status = await pool_status(http, HTTP_PORT)
+                if status is None:
                     await asyncio.sleep(0.2)
                     continue
                 samples.append({"t": round(now, 3), "streams": status["streams"],
@@ -107,12 +115,18 @@ async def call(setup: dict, janus: JanusConfig) -> dict:
             "lines": lines}
 
 
-def main() -> None:
+def run(scenario: Callable[[dict, JanusConfig], Awaitable[dict]], port: int, room: int) -> None:
+    """A scenario's command line: SETUP.json in, Janus up on ``port`` with ``room`` while it
+    runs, its report written to OUT.json."""
     setup = json.loads(Path(sys.argv[1]).read_text())
-    janus = JanusConfig(port=JANUS_PORT, room=ROOM, ice=ISOLATED_ADDRESS)
+    janus = JanusConfig(port=port, room=room, ice=ISOLATED_ADDRESS)
     with JanusServer(janus, log=setup["janus_log"]):
-        report = asyncio.run(call(setup, janus))
+        report = asyncio.run(scenario(setup, janus))
     Path(sys.argv[2]).write_text(json.dumps(report))
+
+
+def main() -> None:
+    run(call, JANUS_PORT, ROOM)
 
 
 if __name__ == "__main__":

@@ -57,13 +57,19 @@ def call(enrollment, tmp_path_factory) -> dict:
             "guest": ["guest", str(render_avatar(guest, folder / "guest.mkv"))]},
         "before_kill": 45, "after_kill": 30, "limit": 100,
         "janus_log": str(folder / "janus.log"), "pool_log": str(folder / "pool.log")}
+    return _scenario("pool_scenario.py", folder, setup, timeout=240)
+
+
+def _scenario(script: str, folder: Path, setup: dict, timeout: float) -> dict:
+    """Run tests/``script`` on ``setup`` in an isolated network namespace; its report, with
+    the pool's log."""
     (folder / "setup.json").write_text(json.dumps(setup))
     env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [
         str(ROOT), os.environ.get("PYTHONPATH")]))}
     done = subprocess.run(
-        isolated([sys.executable, str(ROOT / "tests" / "pool_scenario.py"),
+        isolated([sys.executable, str(ROOT / "tests" / script),
                   str(folder / "setup.json"), str(folder / "report.json")]),
-        env=env, timeout=240, capture_output=True, text=True)
+        env=env, timeout=timeout, capture_output=True, text=True)
     assert done.returncode == 0, (done.stderr[-3000:],
                                   (folder / "pool.log").read_text()[-3000:])
     report = json.loads((folder / "report.json").read_text())
@@ -157,19 +163,8 @@ def attested_call(enrollment, tmp_path_factory) -> dict:
              "avatar": str(render_avatar(genuine, folder / "genuine.mkv", enrollment.neutral)),
              "limit": 60, "janus_log": str(folder / "janus.log"),
              "pool_log": str(folder / "pool.log")}
-    (folder / "setup.json").write_text(json.dumps(setup))
-    env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [
-        str(ROOT), os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run(
-        isolated([sys.executable, str(ROOT / "tests" / "attested_janus_scenario.py"),
-                  str(folder / "setup.json"), str(folder / "report.json")]),
-        env=env, timeout=180, capture_output=True, text=True)
-    assert done.returncode == 0, (done.stderr[-3000:],
-                                  (folder / "pool.log").read_text()[-3000:])
-    report = json.loads((folder / "report.json").read_text())
-    report["pool_log"] = (folder / "pool.log").read_text()
-    report["key_id"] = key.key_id
-    return report
+    return _scenario("attested_janus_scenario.py", folder, setup, timeout=180) | {
+        "key_id": key.key_id}
 
 
 @pytest.mark.slow

@@ -63,12 +63,17 @@ def _owned(coordinator: Coordinator, feed: int, worker: str) -> None:
 
 
 def test_a_stream_shows_its_state_only_while_its_owner_answers() -> None:
+    """The state, and whether a signed verdict backs it (the worker says so), alike."""
     pool = _pool("a")
     _owned(pool, 1, "a")
     _report(pool, "a", 1, "VERIFIED")
     now = pool.workers["a"].last_ok
-    assert pool.row(pool.streams[1], now)["state"] == "VERIFIED"
-    assert pool.row(pool.streams[1], now + pool.cfg.lease + 0.01)["state"] == UNVERIFIED
+    row = pool.row(pool.streams[1], now)
+    assert (row["state"], row["attestation"]) == ("VERIFIED", "unattested")
+    pool.workers["a"].report["streams"][1]["attested"] = True
+    assert pool.row(pool.streams[1], now)["attestation"] == "attested"
+    late = pool.row(pool.streams[1], now + pool.cfg.lease + 0.01)
+    assert (late["state"], late["attestation"]) == (UNVERIFIED, "unattested")
 
 
 @pytest.mark.parametrize("why", ["old ticket", "old frame", "no first frame", "owner gone"])
@@ -84,19 +89,6 @@ def test_anything_but_a_fresh_report_of_the_current_owner_shows_unverified(why: 
         pool.workers.pop("a")
     row = pool.row(pool.streams[1], now)
     assert row["state"] == UNVERIFIED and row["score"] is None
-
-
-def test_a_state_is_attested_only_while_the_owner_says_so_and_answers() -> None:
-    pool = _pool("a")
-    _owned(pool, 1, "a")
-    _report(pool, "a", 1, "VERIFIED")
-    now = pool.workers["a"].last_ok
-    assert pool.row(pool.streams[1], now)["attestation"] == "unattested"
-    pool.workers["a"].report["streams"][1]["attested"] = True
-    row = pool.row(pool.streams[1], now)
-    assert (row["state"], row["attestation"]) == ("VERIFIED", "attested")
-    late = pool.row(pool.streams[1], now + pool.cfg.lease + 0.01)
-    assert (late["state"], late["attestation"]) == (UNVERIFIED, "unattested")
 
 
 def test_a_publisher_without_an_enrollment_shows_unenrolled() -> None:

@@ -30,9 +30,9 @@ from fingerprint_live.webrtc import (
     VerifyTrack,
     VideoFileTrack,
     loopback_only,
-    negotiate,
     rtc_configuration,
 )
+from fingerprint_live.webrtc.loopback import until_ended
 
 pytestmark = pytest.mark.slow
 
@@ -71,12 +71,7 @@ async def stream(source: VideoFileTrack, pipeline: Pipeline, limit: float = 40) 
     with loopback_only():
         channel = sender.createDataChannel("events")
         sender.addTrack(AvatarTrack(source, pipeline, channel))
-        await negotiate(sender, receiver)
-        await asyncio.wait_for(ended.wait(), limit)
-        await asyncio.sleep(0.5)  # the last frames and messages in flight
-        await sender.close()
-        await receiver.close()
-        await asyncio.gather(*drains)
+        await until_ended(sender, receiver, ended, drains, limit)
     return call
 
 
@@ -140,11 +135,7 @@ def test_verify_track_checks_the_avatar_stream_on_the_receiver(enrollment, embed
 
         with loopback_only():
             sender.addTrack(AvatarTrack(source, pipeline))
-            await negotiate(sender, receiver)
-            await asyncio.wait_for(ended.wait(), 40)
-            await sender.close()
-            await receiver.close()
-            await asyncio.gather(*seen)
+            await until_ended(sender, receiver, ended, seen, 40, linger=0)
         return events, len(seen)
 
     events, tracks = asyncio.run(run())

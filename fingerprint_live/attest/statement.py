@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from .keys import SigningKey
 
 VERSION = 1
-#: A statement is about 450 bytes on the wire; anything above this is refused unread.
+#: A statement is about 500 bytes on the wire; anything above this is refused unread.
 MAX_MESSAGE_BYTES = 1024
 #: The body holds one object and one list: more brackets than this (a nesting bomb, or any
 #: other shape) is refused before the JSON parser sees it.

@@ -54,6 +54,19 @@ def attested_sender(enrollment: Enrollment, key: SigningKey, embedder: Embedder,
     return make
 
 
+async def until_ended(sender: RTCPeerConnection, receiver: RTCPeerConnection,
+                      ended: asyncio.Event, drains: list[asyncio.Future], limit: float,
+                      linger: float = 0.5) -> None:
+    """Connect the two peers, wait until ``ended`` (at most ``limit`` s), let the last frames
+    and messages through for ``linger`` s, hang up both and wait for the ``drains`` to end."""
+    await negotiate(sender, receiver)
+    await asyncio.wait_for(ended.wait(), limit)
+    await asyncio.sleep(linger)
+    await sender.close()
+    await receiver.close()
+    await asyncio.gather(*drains)
+
+
 @dataclass
 class FarSide:
     """What a checking receiver saw in one call: its events, each with the monotonic time it
@@ -114,11 +127,6 @@ async def far_side_call(paths: Sequence[str | Path], sender: Sender, copy: Enrol
 
     with loopback_only():
         pc_s.addTrack(sender(pc_s, source))
-        await negotiate(pc_s, pc_r)
-        await asyncio.wait_for(ended.wait(), limit)
-        await asyncio.sleep(0.5)  # the last frames and statements in flight
-        await pc_s.close()
-        await pc_r.close()
-        await asyncio.gather(*drains)
+        await until_ended(pc_s, pc_r, ended, drains, limit)
     far.attestation.close()
     return far
