@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..attest.keys import key_id
 from ..embedder import Embedder
 from ..enrollment import Enrollment
 from ..errors import EnrollmentError
@@ -37,9 +38,11 @@ def run(args: argparse.Namespace) -> int:
     copy.save(args.output)
     summary = {"output": args.output, "windows": len(copy.motion.vectors),
                "seconds": round(copy.seconds, 1), "public_key": copy.public_key is not None,
+               "key_id": None if copy.public_key is None else key_id(copy.public_key),
                "motion_model": copy.motion.model_id[:16]}
     report(summary, args.json,
            f"wrote the receiver's copy to {args.output}: {summary['windows']} motion windows "
            f"({summary['seconds']} s), no face"
-           + (", with your public key" if summary["public_key"] else ""))
+           + (f", with your public key (key id {summary['key_id']})" if summary["public_key"]
+              else ""))
     return 0
