@@ -3,11 +3,11 @@
 Janus starts with a config written here, the pool starts as `fingerprint-live worker --json`
 with one worker, three publishers send their avatar clips, and the pool's HTTP endpoint is read
 every 0.1 s. Once the first worker checks the streams, a second one joins while they run
-(`fingerprint-live worker --join`). Once the enrolled publisher is VERIFIED with two workers in
-the pool (or after ``before_kill`` s), the worker that checks it is killed with SIGKILL; reading
-goes on until its stream is VERIFIED again by another worker and the impostor has been called
-(or ``after_kill`` s). Everything seen is written as JSON to the path given, for the test to
-judge.
+(`fingerprint-live worker --join`). Once the enrolled publisher is VERIFIED and the worker that
+joined checks a stream (or after ``before_kill`` s), the worker that checks the enrolled
+publisher is killed with SIGKILL; reading goes on until its stream is VERIFIED again by another
+worker and the impostor has been called (or ``after_kill`` s). Everything seen is written as JSON
+to the path given, for the test to judge.
 
     python tests/pool_scenario.py SETUP.json OUT.json
 """
@@ -90,8 +90,13 @@ async def call(setup: dict, janus: JanusConfig) -> dict:
                     joiner = _worker(log, *room, "--join", "--ray", "auto", "--workers", "1")
                     joined = {"t": round(now, 3), "workers": [w["id"] for w in
                                                                status["workers"]]}
+                # Kill only once the worker that joined checks a stream: it is seen in the pool
+                # before it takes one, and a kill then left it nothing to show (a race).
+                joiner_checks = joined is not None and any(
+                    row.get("worker") not in (None, *joined["workers"])
+                    and row.get("state") != "UNVERIFIED" for row in status["streams"])
                 if killed is None and g.get("worker") and (
-                        g.get("state") == "VERIFIED" and len(status["workers"]) == 2
+                        g.get("state") == "VERIFIED" and joiner_checks
                         or now > setup["before_kill"]):
                     pid = int(g["worker"].rsplit(":", 1)[1])
                     os.kill(pid, signal.SIGKILL)
