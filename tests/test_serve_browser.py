@@ -135,7 +135,9 @@ def test_the_owners_page_verifies_plots_hangs_up_and_calls_again(enrollment, tmp
     """serve --enrollment: the page offers no policy and records nothing; the phase line
     follows the state; the evidence is plotted against the two lines the server sends; hang
     up frees the one slot, so a second call starts without reloading; the server logs one
-    line as each call starts and ends. A screenshot of the first call is kept in tmp_path."""
+    line as each call starts and ends. With --allow-growth the page offers, after each call,
+    to add it to the enrollment, and shows the server's answer in one line, as the file shows
+    it. A screenshot of the first call is kept in tmp_path."""
     import logging
 
     caplog.set_level(logging.INFO, logger="fingerprint_live.serve")
@@ -143,7 +145,8 @@ def test_the_owners_page_verifies_plots_hangs_up_and_calls_again(enrollment, tmp
     enrollment.save(owner)
     write_y4m(clip(GENUINE), camera)
     calls = []
-    with serving(ServeConfig(enrollment=owner, max_sessions=1)) as port, \
+    grown = []  # (the page's answer, the file's segments after it), per call
+    with serving(ServeConfig(enrollment=owner, max_sessions=1, allow_growth=True)) as port, \
             _page(port, camera) as page:
         assert not page.is_visible("#policy") and not page.is_visible("#seconds")
         assert "block the avatar" in page.text_content("#policy-owner")
@@ -168,6 +171,11 @@ def test_the_owners_page_verifies_plots_hangs_up_and_calls_again(enrollment, tmp
             calls.append((shown, drawn, page.text_content("#phase"),
                           page.is_visible("#hangup"), page.is_enabled("#start"),
                           page.text_content("#error")))
+            page.click("#grow")
+            page.wait_for_function("document.getElementById('grow-result').textContent",
+                                   timeout=10_000)
+            grown.append((page.text_content("#grow-result"), Enrollment.load(owner).segments,
+                          page.is_enabled("#grow")))
     for shown, drawn, ended, hangup_shown, can_start, error in calls:
         for status, phase in shown:  # the phase line follows the state, whatever it is
             state = status.split("State: ", 1)[1].split()[0]
@@ -181,6 +189,14 @@ def test_the_owners_page_verifies_plots_hangs_up_and_calls_again(enrollment, tmp
         assert re.fullmatch(r"Call ended after [\d.]+ s: [A-Z_]+ for its last [\d.]+ s\.",
                             ended), ended
         assert not hangup_shown and can_start and not error, (hangup_shown, can_start, error)
+    segments = enrollment.segments
+    for answer, after, can_ask_again in grown:  # a short call is refused, a long one added
+        if answer.startswith("Added to your enrollment: "):
+            assert after[:-1] == segments and after[-1].source == "page call", (answer, after)
+        else:
+            assert answer.startswith("This call was not added: ") and after == segments, answer
+        assert not can_ask_again, "one answer per call"
+        segments = after
     lines = [r.getMessage() for r in caplog.records if r.name == "fingerprint_live.serve"]
     assert sum(" started: enrollment the owner's, on mismatch block" in m for m in lines) == 2
     ended = [m for m in lines if " ended after " in m]
@@ -228,7 +244,7 @@ def test_the_page_gets_its_config_and_a_favicon() -> None:
         icon = urlopen(f"{base}/favicon.ico")
         assert icon.status == 200 and b"<svg" in icon.read()
     assert config == {"enrollment": "page", "policy": "block", "policy_fixed": False,
-                      "seconds": 12.0, "seconds_range": [4.0, 60.0]}
+                      "growth": False, "seconds": 12.0, "seconds_range": [4.0, 60.0]}
     default = page.split('id="seconds" value="', 1)[1].split('"', 1)[0]
     assert float(default) == config["seconds"], "the page's default recording is the server's"
     readme = (Path(__file__).parents[1] / "README.md").read_text()

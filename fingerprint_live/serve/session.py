@@ -23,6 +23,7 @@ from ..embedder import Embedder
 from ..enrollment import Enrollment
 from ..events import Event
 from ..face_descriptor import DescriptorInfo
+from ..growth import CallHarvest
 from ..guard import GuardConfig
 from ..pipeline import Pipeline
 from ..verifier import StreamingVerifier
@@ -40,9 +41,12 @@ class Session:
 
     def __init__(self, portrait: np.ndarray, embedder: Embedder, faces: DescriptorInfo,
                  enroll_seconds: float, guard: GuardConfig, stun: str | None = None,
-                 enrollment: Enrollment | None = None) -> None:
+                 enrollment: Enrollment | None = None,
+                 harvest: CallHarvest | None = None) -> None:
         """With ``enrollment`` the call is verified against it at once; without, the first
-        ``enroll_seconds`` of face motion are recorded as this session's enrollment."""
+        ``enroll_seconds`` of face motion are recorded as this session's enrollment. With
+        ``harvest`` (the owner allows growth) the verifier feeds it, so that the call can be
+        added to the enrollment once it has ended."""
         self.id = secrets.token_urlsafe(12)
         self.embedder, self.faces = embedder, faces
         self.pc = RTCPeerConnection(rtc_configuration(stun))
@@ -56,12 +60,15 @@ class Session:
         self.ended: float | None = None
         self.state: State | None = None  # the last state, since ``state_since`` (monotonic)
         self.state_since = self.started
+        self.harvest = harvest
+        self.grown = False  # this call was added to the enrollment (never twice)
         self.portrait = portrait
         self.recorder = EnrollmentRecorder(enroll_seconds, embedder, faces, self._enrolled,
                                            portrait)
-        verifier = (None if enrollment is None
-                    else StreamingVerifier(enrollment, embedder, appearance=faces))
-        self.pipeline = Pipeline(DefaultAvatar(portrait), verifier, guard, waiting="enrolling",
+        self.verifier = (None if enrollment is None
+                         else StreamingVerifier(enrollment, embedder, appearance=faces,
+                                                harvest=harvest))
+        self.pipeline = Pipeline(DefaultAvatar(portrait), self.verifier, guard, waiting="enrolling",
                                  faces=faces)
         if enrollment is None:
             self.pipeline.on_face = self.recorder.add
@@ -105,8 +112,8 @@ class Session:
             return
         self.enrollment, self.error, self.recorded = enrollment, None, True
         self.pipeline.on_face = self.pipeline.on_descriptor = None
-        self.pipeline.set_verifier(StreamingVerifier(enrollment, self.embedder,
-                                                     appearance=self.faces))
+        self.verifier = StreamingVerifier(enrollment, self.embedder, appearance=self.faces)
+        self.pipeline.set_verifier(self.verifier)
         self._loop.call_soon_threadsafe(self._send, {
             "type": "enrolled", "session": self.id, "seconds": round(enrollment.seconds, 1),
             "windows": len(enrollment.motion.vectors),

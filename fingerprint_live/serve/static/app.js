@@ -25,7 +25,7 @@ let pageFps = 0;
 // What the page does once a call has ended, each step given the server's summary of the call
 // (null when the server did not answer). Later steps (offering to add the call to the
 // enrollment, signing it) are pushed here.
-const afterCall = [showSummary];
+const afterCall = [showSummary, offerGrowth];
 
 function showError(text) { $("error").textContent = text || ""; }
 
@@ -133,6 +133,7 @@ function clearCallView() {
   $("progress").value = 0;
   $("events").textContent = "";
   $("after-call").textContent = "";
+  $("growth").hidden = true;
   $("enrolled").hidden = true;
   $("status").textContent = "State: –";
   $("status").className = "";
@@ -242,6 +243,26 @@ function showSummary(summary) {
   $("phase").textContent = `Call ended after ${summary.seconds} s: ${last}.`;
 }
 
+// With serve --allow-growth: the call that just ended may be added to the owner's enrollment;
+// the server judges it (clear margin, long enough, once) and the page shows its answer.
+function offerGrowth(summary) {
+  if (!config.growth || !summary) return;
+  $("grow").dataset.session = summary.session;
+  $("grow").disabled = false;
+  $("grow-result").textContent = "";
+  $("growth").hidden = false;
+}
+
+async function growEnrollment() {
+  $("grow").disabled = true;
+  const response = await fetch(`session/${$("grow").dataset.session}/grow`, { method: "POST" });
+  const body = await response.json();
+  $("grow-result").textContent = response.ok
+    ? `Added to your enrollment: ${body.seconds} s of this call (${body.windows} motion windows; ` +
+      `${body.segments} parts now, \`enroll --reset\` undoes it).`
+    : body.error.charAt(0).toUpperCase() + body.error.slice(1);
+}
+
 async function configure() {
   config = await (await fetch("config")).json();
   $("seconds").value = config.seconds;
@@ -258,4 +279,7 @@ async function configure() {
 
 $("start").addEventListener("click", () => { start().catch((err) => showError(err.message)); });
 $("hangup").addEventListener("click", () => { hangUp().catch((err) => showError(err.message)); });
+$("grow").addEventListener("click", () => {
+  growEnrollment().catch((err) => { $("grow").disabled = false; showError(err.message); });
+});
 configure().catch((err) => showError(`The server did not answer: ${err.message}`));
