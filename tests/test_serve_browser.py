@@ -68,7 +68,16 @@ PHASE = {"VERIFIED": "Verified", "MISMATCH": "Not the enrolled user", "WARMING_U
 
 
 @pytest.mark.slow
-def test_the_page_enrolls_then_shows_the_avatar_and_a_verdict(tmp_path) -> None:
+def test_the_page_enrolls_then_shows_the_avatar_and_a_verdict(tmp_path, caplog) -> None:
+    """The page records an enrollment, verifies, and offers to save the enrollment and the
+    private key made with it: the key's public half is the enrollment's, it is served once,
+    and the server logs nothing of it."""
+    import logging
+
+    from fingerprint_live.atomic_write import write_bytes
+    from fingerprint_live.attest.keys import load_key
+
+    caplog.set_level(logging.DEBUG)
     camera = tmp_path / "camera.y4m"
     write_y4m(clip(GENUINE), camera)
     with serving(ServeConfig()) as port, _page(port, camera) as page:
@@ -92,6 +101,13 @@ def test_the_page_enrolls_then_shows_the_avatar_and_a_verdict(tmp_path) -> None:
         saved = page.evaluate("""async () => {
             const bytes = await (await fetch(document.getElementById('save').href)).arrayBuffer();
             return Array.from(new Uint8Array(bytes)); }""")
+        page.wait_for_function("!document.getElementById('key').hidden", timeout=10_000)
+        key_text = page.text_content("#key")
+        key_pem, again = page.evaluate("""async () => {
+            const link = document.getElementById('save-key').href;
+            const bytes = await (await fetch(link)).arrayBuffer();
+            const again = await fetch(`key/${call.session}`);
+            return [Array.from(new Uint8Array(bytes)), again.status]; }""")
     assert size == [256, 256], "the page must show the avatar stream"
     assert frames > 50, f"only {frames} avatar frames were shown"
     assert "fps" in status and "latency" in status and "evidence" in status, status
@@ -102,6 +118,13 @@ def test_the_page_enrolls_then_shows_the_avatar_and_a_verdict(tmp_path) -> None:
     assert enrolled.startswith("Enrolled from"), enrolled
     kept = Enrollment.from_bytes(bytes(saved))
     assert kept.appearance is not None and len(kept.motion.vectors) > 0
+    write_bytes(tmp_path / "fingerprint-live.key", bytes(key_pem), mode=0o600)
+    key = load_key(tmp_path / "fingerprint-live.key")
+    assert kept.public_key == key.public_raw, "the saved key pairs with the saved enrollment"
+    assert key.key_id in key_text and "your secret" in key_text, key_text
+    assert again == 404, "the key is served once"
+    secret = bytes(key_pem).decode().splitlines()[1]
+    assert not any(secret in r.getMessage() for r in caplog.records), "the key is never logged"
 
 
 #: The status line and the phase line, read at one moment.

@@ -14,7 +14,9 @@ Whether calls may grow that file is the owner's choice too; a caller can only as
 call, once, and the server judges it.
 Without it each page records its own enrollment (and may save it, ``GET /enrollment/<id>``) or
 brings one it saved: the caller holds the enrollment of their own session, so their ``policy``
-holds there (``ServeConfig.policy`` is only its default).
+holds there (``ServeConfig.policy`` is only its default). A recorded enrollment carries the
+public half of a key pair made with it; ``GET /key/<id>`` gives the page the private key file,
+once, to save beside the enrollment.
 
 Limits that keep one page from hurting the server or other sessions: a request body bound, its
 JSON's nesting and size measured before parsing, an SDP size bound, a bound on live sessions (a
@@ -126,6 +128,7 @@ def make_app(config: ServeConfig | None = None) -> web.Application:
     app.router.add_post("/session/{session}/end", _end)
     app.router.add_post("/session/{session}/grow", _grow)
     app.router.add_get("/enrollment/{session}", _enrollment)
+    app.router.add_get("/key/{session}", _key)
     app.cleanup_ctx.append(_lifetime)
     return app
 
@@ -298,6 +301,20 @@ async def _enrollment(request: web.Request) -> web.Response:
     return web.Response(body=session.enrollment.to_bytes(), content_type="application/octet-stream",
                         headers={"Content-Disposition":
                                  'attachment; filename="fingerprint-live.fpe"'})
+
+
+async def _key(request: web.Request) -> web.Response:
+    """The private key made with the enrollment a page recorded, served once and never logged:
+    the page keeps it to save beside the enrollment (``enroll --key`` pairs them the same way)."""
+    session = request.app[SESSIONS].get(request.match_info["session"])
+    key = None if session is None else session.take_key()
+    if key is None:
+        return _refuse(404, "no key to give: none was made in this session, or it was given "
+                       "already (a key is served once).")
+    return web.Response(body=key, content_type="application/octet-stream",
+                        headers={"Content-Disposition":
+                                 'attachment; filename="fingerprint-live.key"',
+                                 "Cache-Control": "no-store"})
 
 
 def _decoded(field: object, limit: int, what: str) -> bytes:

@@ -12,12 +12,14 @@ import json
 import logging
 import secrets
 import time
+from dataclasses import replace
 
 import numpy as np
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 
 from fingerprint_live.avatar.default_avatar import DefaultAvatar
 
+from ..attest.keys import SigningKey
 from ..decision import State
 from ..embedder import Embedder
 from ..enrollment import Enrollment
@@ -54,6 +56,7 @@ class Session:
         self.track: AvatarTrack | None = None
         self.enrollment = enrollment
         self.recorded = False  # the enrollment was recorded here (and may be saved)
+        self._key: bytes | None = None  # its private key file, until the page takes it
         self.error: str | None = None
         self.closed = False
         self.started = time.monotonic()
@@ -110,6 +113,9 @@ class Session:
             self.pipeline.on_face = self.recorder.add
             self.pipeline.on_descriptor = self.recorder.add_descriptor
             return
+        key = SigningKey.generate()  # the owner's pair: the enrollment carries the public half
+        enrollment = replace(enrollment, public_key=key.public_raw)
+        self._key = key.pem()
         self.enrollment, self.error, self.recorded = enrollment, None, True
         self.pipeline.on_face = self.pipeline.on_descriptor = None
         self.verifier = StreamingVerifier(enrollment, self.embedder, appearance=self.faces)
@@ -117,7 +123,13 @@ class Session:
         self._loop.call_soon_threadsafe(self._send, {
             "type": "enrolled", "session": self.id, "seconds": round(enrollment.seconds, 1),
             "windows": len(enrollment.motion.vectors),
-            "faces": len(enrollment.appearance.vectors)})
+            "faces": len(enrollment.appearance.vectors), "key_id": key.key_id})
+
+    def take_key(self) -> bytes | None:
+        """The private key made with the recorded enrollment, once: the page saves it beside
+        the enrollment, and the server forgets it (it is the owner's secret, not the server's)."""
+        key, self._key = self._key, None
+        return key
 
     def status(self) -> dict:
         last = self.track.last if self.track is not None else None

@@ -94,6 +94,12 @@ async function showEnrolled(msg) {
   if (!response.ok) return;
   $("save").href = URL.createObjectURL(await response.blob());
   $("enrolled").hidden = false;
+  // The private key of the pair made with it: the server gives it once, so the page keeps it.
+  const key = await fetch(`key/${msg.session}`, { cache: "no-store" });
+  if (!key.ok) return;
+  $("save-key").href = URL.createObjectURL(await key.blob());
+  $("key-id").textContent = msg.key_id;
+  $("key").hidden = false;
 }
 
 function onMessage(msg, current) {
@@ -135,6 +141,9 @@ function clearCallView() {
   $("after-call").textContent = "";
   $("growth").hidden = true;
   $("enrolled").hidden = true;
+  $("key").hidden = true;
+  if ($("save-key").href) URL.revokeObjectURL($("save-key").href); // the secret leaves the page
+  $("save-key").removeAttribute("href");
   $("status").textContent = "State: –";
   $("status").className = "";
 }
