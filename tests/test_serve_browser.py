@@ -62,6 +62,46 @@ def _page(port: int, camera: Path):
             browser.close()
 
 
+@pytest.mark.slow
+def test_a_saved_key_loaded_with_its_enrollment_is_checked_in_the_page(enrollment,
+                                                                       tmp_path) -> None:
+    """The page loads a saved enrollment with its private key: the page computes the key's id
+    itself (the key is never sent) and says whether it pairs with the enrollment's public key;
+    another key, or an enrollment without one, is told apart."""
+    from dataclasses import replace
+
+    from fingerprint_live.attest.keys import SigningKey
+
+    camera = tmp_path / "camera.y4m"
+    write_y4m(clip(GENUINE), camera)
+    mine, other = SigningKey.generate(), SigningKey.generate()
+    mine.save(tmp_path / "me.key")
+    other.save(tmp_path / "other.key")
+    replace(enrollment, public_key=mine.public_raw).save(tmp_path / "me.fpe")
+    enrollment.save(tmp_path / "nokey.fpe")
+    checks, offers = [], []
+    with serving(ServeConfig()) as port, _page(port, camera) as page:
+        page.on("request", lambda r: offers.append(r.post_data) if r.url.endswith("/offer")
+                else None)
+        page.check("input[name=enroll][value=load]")
+        for fpe, key in (("me.fpe", "me.key"), ("me.fpe", "other.key"), ("nokey.fpe", "me.key")):
+            page.set_input_files("#enrollment-file", str(tmp_path / fpe))
+            page.set_input_files("#key-file", str(tmp_path / key))
+            page.click("#start")  # the call is on once Hang up shows; the check came before
+            page.wait_for_selector("#hangup", state="visible", timeout=20_000)
+            checks.append(page.text_content("#key-check"))
+            page.click("#hangup")
+            page.wait_for_function(
+                "document.getElementById('phase').textContent.startsWith('Call ended')",
+                timeout=10_000)
+    assert checks[0] == f"Your key (id {mine.key_id}) pairs with this enrollment.", checks
+    assert checks[1].startswith(f"This key (id {other.key_id}) does not pair") \
+        and mine.key_id in checks[1], checks
+    assert checks[2].startswith("This enrollment carries no public key"), checks
+    assert len(offers) == 3 and all("PRIVATE KEY" not in o and "keyId" not in o
+                                    for o in offers), "the key never leaves the page"
+
+
 #: The phase line's text while each state holds (it follows the state).
 PHASE = {"VERIFIED": "Verified", "MISMATCH": "Not the enrolled user", "WARMING_UP": "Verifying",
          "SUSPECT": "Checking", "NO_FACE": "No face"}

@@ -3,9 +3,10 @@
 Signalling follows aiortc's examples: ``POST /offer`` takes the JSON ``{"sdp", "type"}``, with
 optional fields ``policy`` (block or flag), ``seconds`` (the enrollment recording's length),
 ``avatar`` (a portrait, base64) and ``enrollment`` (an ``.fpe`` file, base64), and answers the
-same JSON plus the session's id. ``POST /session/<id>/end`` hangs up and answers how the call
-went. ``POST /session/<id>/grow`` adds a call that has ended to the owner's enrollment, when the
-owner allows it (``ServeConfig.allow_growth``) and the call earned it (``growth.py``'s rules).
+same JSON plus the session's id and the brought enrollment's public ``key_id``.
+``POST /session/<id>/end`` hangs up and answers how the call went. ``POST /session/<id>/grow``
+adds a call that has ended to the owner's enrollment, when the owner allows it
+(``ServeConfig.allow_growth``) and the call earned it (``growth.py``'s rules).
 
 Who decides: whoever holds the enrollment. With ``ServeConfig.enrollment`` that is the server's
 owner: every session verifies against that file, the owner's ``policy`` says what a mismatch
@@ -36,6 +37,7 @@ from pathlib import Path
 import numpy as np
 from aiohttp import web
 
+from ..attest.keys import key_id
 from ..avatar.portrait import load_portrait
 from ..embedder import Embedder
 from ..enrollment import Enrollment
@@ -229,7 +231,17 @@ async def _offer(request: web.Request) -> web.Response:
         return _refuse(400, f"the offer was not usable: {exc or type(exc).__name__}")
     log.info("session %s started: enrollment %s, on mismatch %s", session.id[:8], origin,
              policy.value)
-    return web.json_response({"sdp": answer.sdp, "type": answer.type, "session": session.id})
+    brought = enrollment if app[OWNER].current is None else None  # None, or the page's own
+    return web.json_response({"sdp": answer.sdp, "type": answer.type, "session": session.id,
+                              "key_id": _key_id(brought)})
+
+
+def _key_id(enrollment: Enrollment | None) -> str | None:
+    """The id of the public key a page's own enrollment carries, so that the page can check,
+    on its side, that the private key it keeps pairs with it (the key never comes here)."""
+    if enrollment is None or enrollment.public_key is None:
+        return None
+    return key_id(enrollment.public_key)
 
 
 async def _end(request: web.Request) -> web.Response:
