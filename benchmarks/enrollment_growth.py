@@ -46,7 +46,7 @@ def call(owner: Scored, face_of: Scored, motion_of: Scored, embedder: Embedder,
     """Play ``motion_of``'s landmarks with ``face_of``'s descriptors through the camera-side
     check enrolled from ``owner``; what the call may add."""
     enrollment = owner.enrollment(embedder.info.model_id, descriptor.info.model_id)
-    harvest = CallHarvest(embedder.info.stride / embedder.info.fps)
+    harvest = CallHarvest.of(embedder.info)
     verifier = StreamingVerifier(enrollment, embedder, appearance=descriptor.info,
                                  harvest=harvest)
     faces = face_of.descriptors

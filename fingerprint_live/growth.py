@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,6 +33,10 @@ from .calibration import Calibration
 from .decision import SequentialDecision, Signal, State
 from .enrollment import Enrollment, Segment, Vectors
 from .errors import EnrollmentError
+
+if TYPE_CHECKING:
+    from .embedder import ModelInfo
+    from .verifier import StreamingVerifier
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,11 @@ class CallHarvest:
         self._windows: list[np.ndarray] = []
         self.mismatched = False
         self.verified = False
+
+    @classmethod
+    def of(cls, info: ModelInfo, policy: GrowthPolicy = DEFAULT_POLICY) -> CallHarvest:
+        """A harvest for the windows of the motion model ``info`` describes (its stride)."""
+        return cls(info.stride / info.fps, policy)
 
     def observe(self, embedding: np.ndarray, decision: SequentialDecision) -> None:
         """One motion window's embedding, and the decision after it."""
@@ -150,6 +161,19 @@ def grow(enrollment: Enrollment, addition: Addition,
     return replace(enrollment, motion=Vectors(enrollment.motion.model_id,
                                               np.concatenate([w for _, w in parts])),
                    segments=tuple(s for s, _ in parts))
+
+
+def add_call(path: Path, enrollment: Enrollment, harvest: CallHarvest,
+             verifier: StreamingVerifier, source: str) -> tuple[Enrollment, Addition]:
+    """Judge the call ``harvest`` collected against ``enrollment`` (the one in effect now, so
+    calls added one after another stack); when it qualifies, write the grown enrollment to
+    ``path`` atomically. Returns the enrollment in effect after it, and the addition."""
+    addition = harvest.addition(enrollment, verifier.motion_llr, verifier.mix, source)
+    if not addition.eligible:
+        return enrollment, addition
+    grown = grow(enrollment, addition)
+    grown.save(path)
+    return grown, addition
 
 
 def _parts(enrollment: Enrollment) -> list[tuple[Segment, np.ndarray]]:

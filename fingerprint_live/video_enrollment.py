@@ -113,7 +113,7 @@ def recording_addition(enrollment: Enrollment, video: str | Path, embedder: Embe
     """What a later recording of the owner may add to ``enrollment``: it is checked as a call
     is on the camera side (face and motion, fused), and only what both verified with a clear
     margin counts (:mod:`.growth`)."""
-    harvest = CallHarvest(embedder.info.stride / embedder.info.fps, policy)
+    harvest = CallHarvest.of(embedder.info, policy)
     verifier = StreamingVerifier(enrollment, embedder, appearance=descriptor.info,
                                  harvest=harvest)
     play(verifier, extract_clip(video), describe_on_demand(video, descriptor))

@@ -86,8 +86,10 @@ def offer_body(**fields) -> dict:
 
 @dataclass
 class Call:
-    """What a client got back from serve: the avatar frames, when they came, the messages."""
+    """What a client got back from serve: the avatar frames, when they came, the messages,
+    and the session's id."""
 
+    session: str = ""
     frames: list = field(default_factory=list)
     arrivals: list[float] = field(default_factory=list)
     messages: list[dict] = field(default_factory=list)
@@ -119,6 +121,7 @@ async def call_serve(port: int, source, listen: float, keep_frames: bool = True,
     status, answer = await post_offer(port, offer_body(type="offer", sdp=pc.localDescription.sdp,
                                                        **fields))
     assert status == 200, answer
+    call.session = answer["session"]
     await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
     await asyncio.sleep(listen)
     await pc.close()

@@ -72,7 +72,7 @@ def test_a_face_swap_of_the_owner_driven_by_someone_else_is_not_added(
     motion margin against the original enrollment refuses it."""
     faces = clip_descriptors(clip(FEIFEI[1]), extract_clip(clip(FEIFEI[1])), descriptor)
     for other in (ANDREW, "styletalk/samples/source_video/video/reagan_clip1.mp4"):
-        harvest = CallHarvest(embedder.info.stride / embedder.info.fps)
+        harvest = CallHarvest.of(embedder.info)
         verifier = StreamingVerifier(owner, embedder, appearance=descriptor.info,
                                      harvest=harvest)
         play(verifier, extract_clip(clip(other)),

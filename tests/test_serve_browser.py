@@ -62,13 +62,62 @@ def _page(port: int, camera: Path):
             browser.close()
 
 
+@pytest.mark.slow
+def test_a_saved_key_loaded_with_its_enrollment_is_checked_in_the_page(enrollment,
+                                                                       tmp_path) -> None:
+    """The page loads a saved enrollment with its private key: the page computes the key's id
+    itself (the key is never sent) and says whether it pairs with the enrollment's public key;
+    another key, or an enrollment without one, is told apart."""
+    from dataclasses import replace
+
+    from fingerprint_live.attest.keys import SigningKey
+
+    camera = tmp_path / "camera.y4m"
+    write_y4m(clip(GENUINE), camera)
+    mine, other = SigningKey.generate(), SigningKey.generate()
+    mine.save(tmp_path / "me.key")
+    other.save(tmp_path / "other.key")
+    replace(enrollment, public_key=mine.public_raw).save(tmp_path / "me.fpe")
+    enrollment.save(tmp_path / "nokey.fpe")
+    checks, offers = [], []
+    with serving(ServeConfig()) as port, _page(port, camera) as page:
+        page.on("request", lambda r: offers.append(r.post_data) if r.url.endswith("/offer")
+                else None)
+        page.check("input[name=enroll][value=load]")
+        for fpe, key in (("me.fpe", "me.key"), ("me.fpe", "other.key"), ("nokey.fpe", "me.key")):
+            page.set_input_files("#enrollment-file", str(tmp_path / fpe))
+            page.set_input_files("#key-file", str(tmp_path / key))
+            page.click("#start")  # the call is on once Hang up shows; the check came before
+            page.wait_for_selector("#hangup", state="visible", timeout=20_000)
+            checks.append(page.text_content("#key-check"))
+            page.click("#hangup")
+            page.wait_for_function(
+                "document.getElementById('phase').textContent.startsWith('Call ended')",
+                timeout=10_000)
+    assert checks[0] == f"Your key (id {mine.key_id}) pairs with this enrollment.", checks
+    assert checks[1].startswith(f"This key (id {other.key_id}) does not pair") \
+        and mine.key_id in checks[1], checks
+    assert checks[2].startswith("This enrollment carries no public key"), checks
+    assert len(offers) == 3 and all("PRIVATE KEY" not in o and "keyId" not in o
+                                    for o in offers), "the key never leaves the page"
+
+
 #: The phase line's text while each state holds (it follows the state).
 PHASE = {"VERIFIED": "Verified", "MISMATCH": "Not the enrolled user", "WARMING_UP": "Verifying",
          "SUSPECT": "Checking", "NO_FACE": "No face"}
 
 
 @pytest.mark.slow
-def test_the_page_enrolls_then_shows_the_avatar_and_a_verdict(tmp_path) -> None:
+def test_the_page_enrolls_then_shows_the_avatar_and_a_verdict(tmp_path, caplog) -> None:
+    """The page records an enrollment, verifies, and offers to save the enrollment and the
+    private key made with it: the key's public half is the enrollment's, it is served once,
+    and the server logs nothing of it."""
+    import logging
+
+    from fingerprint_live.atomic_write import write_bytes
+    from fingerprint_live.attest.keys import load_key
+
+    caplog.set_level(logging.DEBUG)
     camera = tmp_path / "camera.y4m"
     write_y4m(clip(GENUINE), camera)
     with serving(ServeConfig()) as port, _page(port, camera) as page:
@@ -92,6 +141,13 @@ def test_the_page_enrolls_then_shows_the_avatar_and_a_verdict(tmp_path) -> None:
         saved = page.evaluate("""async () => {
             const bytes = await (await fetch(document.getElementById('save').href)).arrayBuffer();
             return Array.from(new Uint8Array(bytes)); }""")
+        page.wait_for_function("!document.getElementById('key').hidden", timeout=10_000)
+        key_text = page.text_content("#key")
+        key_pem, again = page.evaluate("""async () => {
+            const link = document.getElementById('save-key').href;
+            const bytes = await (await fetch(link)).arrayBuffer();
+            const again = await fetch(`key/${call.session}`);
+            return [Array.from(new Uint8Array(bytes)), again.status]; }""")
     assert size == [256, 256], "the page must show the avatar stream"
     assert frames > 50, f"only {frames} avatar frames were shown"
     assert "fps" in status and "latency" in status and "evidence" in status, status
@@ -102,6 +158,13 @@ def test_the_page_enrolls_then_shows_the_avatar_and_a_verdict(tmp_path) -> None:
     assert enrolled.startswith("Enrolled from"), enrolled
     kept = Enrollment.from_bytes(bytes(saved))
     assert kept.appearance is not None and len(kept.motion.vectors) > 0
+    write_bytes(tmp_path / "fingerprint-live.key", bytes(key_pem), mode=0o600)
+    key = load_key(tmp_path / "fingerprint-live.key")
+    assert kept.public_key == key.public_raw, "the saved key pairs with the saved enrollment"
+    assert key.key_id in key_text and "your secret" in key_text, key_text
+    assert again == 404, "the key is served once"
+    secret = bytes(key_pem).decode().splitlines()[1]
+    assert not any(secret in r.getMessage() for r in caplog.records), "the key is never logged"
 
 
 #: The status line and the phase line, read at one moment.
@@ -135,7 +198,9 @@ def test_the_owners_page_verifies_plots_hangs_up_and_calls_again(enrollment, tmp
     """serve --enrollment: the page offers no policy and records nothing; the phase line
     follows the state; the evidence is plotted against the two lines the server sends; hang
     up frees the one slot, so a second call starts without reloading; the server logs one
-    line as each call starts and ends. A screenshot of the first call is kept in tmp_path."""
+    line as each call starts and ends. With --allow-growth the page offers, after each call,
+    to add it to the enrollment, and shows the server's answer in one line, as the file shows
+    it. A screenshot of the first call is kept in tmp_path."""
     import logging
 
     caplog.set_level(logging.INFO, logger="fingerprint_live.serve")
@@ -143,7 +208,8 @@ def test_the_owners_page_verifies_plots_hangs_up_and_calls_again(enrollment, tmp
     enrollment.save(owner)
     write_y4m(clip(GENUINE), camera)
     calls = []
-    with serving(ServeConfig(enrollment=owner, max_sessions=1)) as port, \
+    grown = []  # (the page's answer, the file's segments after it), per call
+    with serving(ServeConfig(enrollment=owner, max_sessions=1, allow_growth=True)) as port, \
             _page(port, camera) as page:
         assert not page.is_visible("#policy") and not page.is_visible("#seconds")
         assert "block the avatar" in page.text_content("#policy-owner")
@@ -168,6 +234,11 @@ def test_the_owners_page_verifies_plots_hangs_up_and_calls_again(enrollment, tmp
             calls.append((shown, drawn, page.text_content("#phase"),
                           page.is_visible("#hangup"), page.is_enabled("#start"),
                           page.text_content("#error")))
+            page.click("#grow")
+            page.wait_for_function("document.getElementById('grow-result').textContent",
+                                   timeout=10_000)
+            grown.append((page.text_content("#grow-result"), Enrollment.load(owner).segments,
+                          page.is_enabled("#grow")))
     for shown, drawn, ended, hangup_shown, can_start, error in calls:
         for status, phase in shown:  # the phase line follows the state, whatever it is
             state = status.split("State: ", 1)[1].split()[0]
@@ -181,6 +252,14 @@ def test_the_owners_page_verifies_plots_hangs_up_and_calls_again(enrollment, tmp
         assert re.fullmatch(r"Call ended after [\d.]+ s: [A-Z_]+ for its last [\d.]+ s\.",
                             ended), ended
         assert not hangup_shown and can_start and not error, (hangup_shown, can_start, error)
+    segments = enrollment.segments
+    for answer, after, can_ask_again in grown:  # a short call is refused, a long one added
+        if answer.startswith("Added to your enrollment: "):
+            assert after[:-1] == segments and after[-1].source == "page call", (answer, after)
+        else:
+            assert answer.startswith("This call was not added: ") and after == segments, answer
+        assert not can_ask_again, "one answer per call"
+        segments = after
     lines = [r.getMessage() for r in caplog.records if r.name == "fingerprint_live.serve"]
     assert sum(" started: enrollment the owner's, on mismatch block" in m for m in lines) == 2
     ended = [m for m in lines if " ended after " in m]
@@ -228,7 +307,7 @@ def test_the_page_gets_its_config_and_a_favicon() -> None:
         icon = urlopen(f"{base}/favicon.ico")
         assert icon.status == 200 and b"<svg" in icon.read()
     assert config == {"enrollment": "page", "policy": "block", "policy_fixed": False,
-                      "seconds": 12.0, "seconds_range": [4.0, 60.0]}
+                      "growth": False, "seconds": 12.0, "seconds_range": [4.0, 60.0]}
     default = page.split('id="seconds" value="', 1)[1].split('"', 1)[0]
     assert float(default) == config["seconds"], "the page's default recording is the server's"
     readme = (Path(__file__).parents[1] / "README.md").read_text()

@@ -77,11 +77,15 @@ class SigningKey:
                                "need the new one).")
         if not path.parent.is_dir():
             raise KeyFileError(f"{path.parent}: no such folder for the key file.")
+        write_bytes(path, self.pem(passphrase), mode=0o600)
+
+    def pem(self, passphrase: bytes | None = None) -> bytes:
+        """The private key file's content (PEM, PKCS#8), encrypted when a passphrase is given:
+        what :meth:`save` writes, and what ``serve`` hands a page that enrolled, once."""
         encryption = (serialization.BestAvailableEncryption(passphrase) if passphrase
                       else serialization.NoEncryption())
-        pem = self.private.private_bytes(serialization.Encoding.PEM,
-                                         serialization.PrivateFormat.PKCS8, encryption)
-        write_bytes(path, pem, mode=0o600)
+        return self.private.private_bytes(serialization.Encoding.PEM,
+                                          serialization.PrivateFormat.PKCS8, encryption)
 
 
 def load_key(path: str | Path, passphrase: bytes | None = None) -> SigningKey:

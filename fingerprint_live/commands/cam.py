@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         faces = load_info(args.model)
         enrollment = Enrollment.load(args.enrollment, embedder.info.model_id, faces.model_id)
         if args.grow:
-            harvest = CallHarvest(embedder.info.stride / embedder.info.fps)
+            harvest = CallHarvest.of(embedder.info)
         verifier = StreamingVerifier(enrollment, embedder, appearance=faces, harvest=harvest)
     elif args.policy is not Policy.OFF:
         raise FingerprintError("--enrollment FILE is needed to check who drives the avatar "
@@ -109,12 +109,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _grow(path: Path, enrollment, harvest, verifier) -> None:
     """Add the call's motion to the enrollment file, if the call earned it; say so."""
-    from ..growth import grow
+    from ..growth import add_call
 
-    addition = harvest.addition(enrollment, verifier.motion_llr, verifier.mix, "cam call")
+    grown, addition = add_call(path, enrollment, harvest, verifier, "cam call")
     if addition.eligible:
-        grown = grow(enrollment, addition)
-        grown.save(path)
         print(f"{path}: added this call ({addition.reason}); {len(grown.segments)} segments, "
               "`fingerprint-live enroll --reset` undoes it", file=sys.stderr)
     else:

@@ -22,11 +22,17 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "command line) decides what a mismatch does: no page can enroll, bring another "
         "enrollment or choose the policy, and an offer that asks for another policy is refused "
         "(403). Without it, each page enrolls its own user, who then chooses for their own "
-        "call. Prints one line per call (start; end, with the final state and how long it "
+        "call. With --enrollment and --allow-growth, the page offers after hang-up to add the "
+        "call to that file; the server adds it only if face and motion verified the owner in it "
+        "with a clear margin (bounded, recorded, undone by `enroll --reset`). Prints one line "
+        "per call (start; end, with the final state and how long it "
         "held). Binds 127.0.0.1 unless --host says otherwise.",
     )
     p.add_argument("--enrollment", type=Path, default=None,
                    help="check every call against this enrollment (.fpe); pages cannot enroll")
+    p.add_argument("--allow-growth", action="store_true",
+                   help="with --enrollment: a page may ask, after hang-up, to add its call to "
+                   "that file; it is added only if it verified you with a clear margin")
     p.add_argument("--policy", type=Policy, choices=[Policy.BLOCK, Policy.FLAG],
                    default=Policy.BLOCK,
                    help="what the far side gets on a mismatch: block (the slate) or flag (the "
@@ -59,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     app = make_app(ServeConfig(max_sessions=args.max_sessions, loopback_ice=loopback,
                                stun=args.stun, model_dir=args.model,
                                on_glitch=args.on_glitch, enrollment=args.enrollment,
-                               policy=args.policy))
+                               policy=args.policy, allow_growth=args.allow_growth))
     calls = logging.getLogger("fingerprint_live.serve")  # one line per call, on stderr
     calls.setLevel(logging.INFO)
     handler = logging.StreamHandler(sys.stderr)

@@ -12,17 +12,20 @@ import json
 import logging
 import secrets
 import time
+from dataclasses import replace
 
 import numpy as np
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 
 from fingerprint_live.avatar.default_avatar import DefaultAvatar
 
+from ..attest.keys import SigningKey
 from ..decision import State
 from ..embedder import Embedder
 from ..enrollment import Enrollment
 from ..events import Event
 from ..face_descriptor import DescriptorInfo
+from ..growth import CallHarvest
 from ..guard import GuardConfig
 from ..pipeline import Pipeline
 from ..verifier import StreamingVerifier
@@ -40,9 +43,12 @@ class Session:
 
     def __init__(self, portrait: np.ndarray, embedder: Embedder, faces: DescriptorInfo,
                  enroll_seconds: float, guard: GuardConfig, stun: str | None = None,
-                 enrollment: Enrollment | None = None) -> None:
+                 enrollment: Enrollment | None = None,
+                 harvest: CallHarvest | None = None) -> None:
         """With ``enrollment`` the call is verified against it at once; without, the first
-        ``enroll_seconds`` of face motion are recorded as this session's enrollment."""
+        ``enroll_seconds`` of face motion are recorded as this session's enrollment. With
+        ``harvest`` (the owner allows growth) the verifier feeds it, so that the call can be
+        added to the enrollment once it has ended."""
         self.id = secrets.token_urlsafe(12)
         self.embedder, self.faces = embedder, faces
         self.pc = RTCPeerConnection(rtc_configuration(stun))
@@ -50,18 +56,22 @@ class Session:
         self.track: AvatarTrack | None = None
         self.enrollment = enrollment
         self.recorded = False  # the enrollment was recorded here (and may be saved)
+        self._key: bytes | None = None  # its private key file, until the page takes it
         self.error: str | None = None
         self.closed = False
         self.started = time.monotonic()
         self.ended: float | None = None
         self.state: State | None = None  # the last state, since ``state_since`` (monotonic)
         self.state_since = self.started
+        self.harvest = harvest
+        self.grown = False  # this call was added to the enrollment (never twice)
         self.portrait = portrait
         self.recorder = EnrollmentRecorder(enroll_seconds, embedder, faces, self._enrolled,
                                            portrait)
-        verifier = (None if enrollment is None
-                    else StreamingVerifier(enrollment, embedder, appearance=faces))
-        self.pipeline = Pipeline(DefaultAvatar(portrait), verifier, guard, waiting="enrolling",
+        self.verifier = (None if enrollment is None
+                         else StreamingVerifier(enrollment, embedder, appearance=faces,
+                                                harvest=harvest))
+        self.pipeline = Pipeline(DefaultAvatar(portrait), self.verifier, guard, waiting="enrolling",
                                  faces=faces)
         if enrollment is None:
             self.pipeline.on_face = self.recorder.add
@@ -103,14 +113,23 @@ class Session:
             self.pipeline.on_face = self.recorder.add
             self.pipeline.on_descriptor = self.recorder.add_descriptor
             return
+        key = SigningKey.generate()  # the owner's pair: the enrollment carries the public half
+        enrollment = replace(enrollment, public_key=key.public_raw)
+        self._key = key.pem()
         self.enrollment, self.error, self.recorded = enrollment, None, True
         self.pipeline.on_face = self.pipeline.on_descriptor = None
-        self.pipeline.set_verifier(StreamingVerifier(enrollment, self.embedder,
-                                                     appearance=self.faces))
+        self.verifier = StreamingVerifier(enrollment, self.embedder, appearance=self.faces)
+        self.pipeline.set_verifier(self.verifier)
         self._loop.call_soon_threadsafe(self._send, {
             "type": "enrolled", "session": self.id, "seconds": round(enrollment.seconds, 1),
             "windows": len(enrollment.motion.vectors),
-            "faces": len(enrollment.appearance.vectors)})
+            "faces": len(enrollment.appearance.vectors), "key_id": key.key_id})
+
+    def take_key(self) -> bytes | None:
+        """The private key made with the recorded enrollment, once: the page saves it beside
+        the enrollment, and the server forgets it (it is the owner's secret, not the server's)."""
+        key, self._key = self._key, None
+        return key
 
     def status(self) -> dict:
         last = self.track.last if self.track is not None else None

@@ -25,7 +25,7 @@ let pageFps = 0;
 // What the page does once a call has ended, each step given the server's summary of the call
 // (null when the server did not answer). Later steps (offering to add the call to the
 // enrollment, signing it) are pushed here.
-const afterCall = [showSummary];
+const afterCall = [showSummary, offerGrowth];
 
 function showError(text) { $("error").textContent = text || ""; }
 
@@ -94,6 +94,12 @@ async function showEnrolled(msg) {
   if (!response.ok) return;
   $("save").href = URL.createObjectURL(await response.blob());
   $("enrolled").hidden = false;
+  // The private key of the pair made with it: the server gives it once, so the page keeps it.
+  const key = await fetch(`key/${msg.session}`, { cache: "no-store" });
+  if (!key.ok) return;
+  $("save-key").href = URL.createObjectURL(await key.blob());
+  $("key-id").textContent = msg.key_id;
+  $("key").hidden = false;
 }
 
 function onMessage(msg, current) {
@@ -105,6 +111,44 @@ function onMessage(msg, current) {
     $("events").textContent += `${msg.time.toFixed(2)} s  ${msg.state}  ${msg.action}  ${msg.reason}` +
       `${msg.signal ? "  [" + msg.signal + "]" : ""}${msg.warning ? "  ⚠ " + msg.warning : ""}\n`;
   }
+}
+
+function bytesOf(base64) { return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)); }
+
+// The id of a private key file's public half (PEM, PKCS#8, as `keys` and this page save it),
+// computed in the page: the key is never sent. It is what `keys --show` prints: the first 16
+// hex digits of the SHA-256 of the raw public key.
+async function keyIdOf(file) {
+  const pem = await file.text();
+  if (pem.includes("ENCRYPTED")) {
+    throw new Error("The key has a passphrase, so this page cannot check it; " +
+      "`fingerprint-live keys --show -o FILE` prints its id.");
+  }
+  if (!window.crypto || !crypto.subtle) {
+    throw new Error("This page cannot check keys here (it needs http://127.0.0.1 or HTTPS).");
+  }
+  let x;
+  try {
+    const der = bytesOf(pem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, ""));
+    const key = await crypto.subtle.importKey("pkcs8", der, { name: "Ed25519" }, true, ["sign"]);
+    ({ x } = await crypto.subtle.exportKey("jwk", key));
+  } catch (err) {
+    throw new Error(`The key file is not an Ed25519 private key (${err.message}).`);
+  }
+  const raw = bytesOf(x.replace(/-/g, "+").replace(/_/g, "/"));
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", raw));
+  return Array.from(digest.slice(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// Says whether the key loaded with a saved enrollment pairs with it (the server answered the
+// enrollment's key id; the key's own id was computed here).
+function showKeyCheck(mine, enrollments) {
+  $("key-check").textContent = !enrollments
+    ? `This enrollment carries no public key, so no key pairs with it (key ${mine} is not used).`
+    : mine === enrollments
+      ? `Your key (id ${mine}) pairs with this enrollment.`
+      : `This key (id ${mine}) does not pair with this enrollment (it carries key id ${enrollments}).`;
+  $("key-check").hidden = false;
 }
 
 async function offerFields() {
@@ -121,6 +165,8 @@ async function offerFields() {
       const file = $("enrollment-file").files[0];
       if (!file) throw new Error("Choose your saved enrollment (.fpe), or record one.");
       fields.enrollment = await base64Of(file);
+      const key = $("key-file").files[0];
+      if (key) fields.keyId = await keyIdOf(key); // stays in the page: not an offer field
     } else {
       fields.seconds = Number($("seconds").value);
     }
@@ -133,7 +179,12 @@ function clearCallView() {
   $("progress").value = 0;
   $("events").textContent = "";
   $("after-call").textContent = "";
+  $("growth").hidden = true;
+  $("key-check").hidden = true;
   $("enrolled").hidden = true;
+  $("key").hidden = true;
+  if ($("save-key").href) URL.revokeObjectURL($("save-key").href); // the secret leaves the page
+  $("save-key").removeAttribute("href");
   $("status").textContent = "State: –";
   $("status").className = "";
 }
@@ -165,6 +216,7 @@ async function start() {
 
 async function connect(current, fields) {
   const { pc, stream } = current;
+  const { keyId, ...offered } = fields;
   const channel = pc.createDataChannel("events");
   channel.onmessage = (event) => { if (call === current) onMessage(JSON.parse(event.data), current); };
   stream.getVideoTracks().forEach((track) => pc.addTrack(track, stream));
@@ -184,7 +236,7 @@ async function connect(current, fields) {
   await waitForIce(pc);
   const response = await fetch("offer", {
     method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ sdp: pc.localDescription.sdp, type: pc.localDescription.type, ...fields }),
+    body: JSON.stringify({ sdp: pc.localDescription.sdp, type: pc.localDescription.type, ...offered }),
   });
   const answer = await response.json();
   if (!response.ok) {
@@ -193,6 +245,7 @@ async function connect(current, fields) {
     return;
   }
   current.session = answer.session;
+  if (keyId) showKeyCheck(keyId, answer.key_id);
   $("recording").hidden = !fields.seconds;
   $("phase").textContent = fields.seconds ? "Recording your enrollment: 0 %" :
     config.enrollment === "fixed" ? "Verifying against the owner's enrollment." :
@@ -242,6 +295,26 @@ function showSummary(summary) {
   $("phase").textContent = `Call ended after ${summary.seconds} s: ${last}.`;
 }
 
+// With serve --allow-growth: the call that just ended may be added to the owner's enrollment;
+// the server judges it (clear margin, long enough, once) and the page shows its answer.
+function offerGrowth(summary) {
+  if (!config.growth || !summary) return;
+  $("grow").dataset.session = summary.session;
+  $("grow").disabled = false;
+  $("grow-result").textContent = "";
+  $("growth").hidden = false;
+}
+
+async function growEnrollment() {
+  $("grow").disabled = true;
+  const response = await fetch(`session/${$("grow").dataset.session}/grow`, { method: "POST" });
+  const body = await response.json();
+  $("grow-result").textContent = response.ok
+    ? `Added to your enrollment: ${body.seconds} s of this call (${body.windows} motion windows; ` +
+      `${body.segments} parts now, \`enroll --reset\` undoes it).`
+    : body.error.charAt(0).toUpperCase() + body.error.slice(1);
+}
+
 async function configure() {
   config = await (await fetch("config")).json();
   $("seconds").value = config.seconds;
@@ -258,4 +331,7 @@ async function configure() {
 
 $("start").addEventListener("click", () => { start().catch((err) => showError(err.message)); });
 $("hangup").addEventListener("click", () => { hangUp().catch((err) => showError(err.message)); });
+$("grow").addEventListener("click", () => {
+  growEnrollment().catch((err) => { $("grow").disabled = false; showError(err.message); });
+});
 configure().catch((err) => showError(`The server did not answer: ${err.message}`));
