@@ -2,10 +2,11 @@
 
 On drivers it was never tuned on (issue 27) the avatar's moved mesh follows the driver's mouth
 opening almost exactly (r 0.98-0.999 on the tuning drivers), yet MediaPipe run again on the
-rendered avatar read it at r 0.78-0.88: it places the avatar's inner lips on the painted teeth
-and reads a drawn opening at about half its size, a slight one as closed. Drawing the
-parting twice as large restores it; amplifying the whole mouth instead (corners too) helps less,
-and opening the lips a little at rest or showing more of the dark cavity made it worse.
+rendered avatar read it at r 0.78-0.88 on the worst of them: it places the avatar's inner
+lips on the painted teeth and reads a drawn opening at about half its size, a slight one as
+closed. Drawing the parting twice as large (beyond a shut mouth's, up to a knee) restores most
+of it; amplifying the whole mouth instead (corners too) helps less, and opening the lips a
+little at rest or showing more of the dark cavity made it worse.
 
 The parting is moved along a fixed field made once from the portrait at rest: the lower lip
 and chin go down, the upper lip a little up, fading with distance from the lips as the
@@ -24,6 +25,9 @@ UPPER_SHARE = 0.3
 #: Openings beyond this share of the mouth's width are added as measured: a wide-open mouth
 #: reads well, and drawn twice as wide it pulls MediaPipe's eyes with it.
 KNEE = 0.2
+#: A parting below this share of the mouth's width is added as measured: MediaPipe reads a
+#: real face's shut lips this far apart, and doubled they would show the avatar's apart.
+SHUT = 0.03
 
 
 class MouthOpening:
@@ -42,9 +46,9 @@ class MouthOpening:
     def apply(self, shape: np.ndarray) -> None:
         """Open ``shape`` (468, 3, portrait pixels, before the head pose) further, in place."""
         opening = self._gap(shape) - self._rest_gap
-        if opening <= 0 or self._gain == 1:
+        if opening <= SHUT or self._gain == 1:
             return
-        shape += (self._gain - 1) * min(opening, KNEE) * self._field
+        shape += (self._gain - 1) * min(opening - SHUT, KNEE) * self._field
 
     def _gap(self, points: np.ndarray) -> float:
         """The inner lips' parting in the middle, as a share of the rest mouth's width."""
