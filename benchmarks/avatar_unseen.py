@@ -1,8 +1,8 @@
 """The default avatar on drivers it was never tuned on (issue 27): a fixed tune / held-out split.
 
 Twenty-six real drivers from ``../shared/data`` (studio and in-the-wild, speech and held
-expressions, strong head poses), none of them used by earlier avatar tuning, tests or the
-ten-clip benchmark (``avatar_fidelity.py``). They are split once, by hand and before any result,
+expressions, strong head poses), none of them used by earlier tuning of the avatar, its tests or
+the ten-clip benchmark (``avatar_fidelity.py``). They are split once, by hand and before any result,
 into two halves matched by kind: constants are tuned on ``tune`` only; ``held-out`` is only
 ever reported. Each driver's first ``MAX_FRAMES`` frames with a face drive the avatar at
 256x256 from the driver's median face as neutral (what an enrollment gives the live avatar;
@@ -71,8 +71,8 @@ DRIVERS = {
     "more/weimengting+MagicPortrait/assets/driving.mp4": ("held-out", "talking, head motion"),
 }
 SPLITS = ("held-out", "tune")
-#: Portraits: the shipped astronaut and a colour video still of someone not driving here.
-SHEET_ROWS = 2  # worst frames shown per region
+#: Worst frames shown per region on the contact sheet.
+SHEET_ROWS = 2
 
 
 def driver_points(rel: str) -> tuple[np.ndarray, np.ndarray]:
@@ -165,7 +165,9 @@ def main() -> None:
     parser.add_argument("--split", choices=(*SPLITS, "both"), default="both")
     parser.add_argument("--neutral", choices=("median", "first"), default="median")
     parser.add_argument("--portraits", nargs="+", choices=list(PORTRAITS),
-                        default=["astronaut", "mead_W015"])
+                        default=["astronaut", "mead_W015"],
+                        help="the shipped astronaut and a colour video still of someone not "
+                             "driving here, by default")
     parser.add_argument("--json", type=Path, help="write all figures here as JSON")
     parser.add_argument("--sheet", type=Path, help="write the held-out contact sheet PNG here")
     args = parser.parse_args()
