@@ -71,6 +71,12 @@ DRIVERS = {
     "more/weimengting+MagicPortrait/assets/driving.mp4": ("held-out", "talking, head motion"),
 }
 SPLITS = ("held-out", "tune")
+#: Held surprise against the same person's neutral recording (as an enrollment gives it), for
+#: ``--held``: (neutral, surprised). Earlier avatar work used these clips; they are not in the
+#: split, and r cannot show a level that is held.
+HELD = {who: (f"dreamtalk/data/style_clip/video/{who}_front_neutral_level1_001.mp4",
+              f"dreamtalk/data/style_clip/video/{who}_front_surprised_level3_001.mp4")
+        for who in ("W009", "M030")}
 #: Worst frames shown per region on the contact sheet.
 SHEET_ROWS = 2
 
@@ -121,6 +127,30 @@ def frame_errors(driver: np.ndarray, avatar: np.ndarray) -> np.ndarray:
     return out
 
 
+def held_levels(portrait: np.ndarray) -> str:
+    """Markdown rows: how far brows and eyes stand above the neutral recording's in a held
+    surprise, for the driver and the avatar (medians; whole clip and its second half)."""
+    lines = ["| person | driver brows / eyes | avatar brows / eyes | avatar, second half |",
+             "| --- | --- | --- | --- |"]
+    for who, (neutral_rel, held_rel) in HELD.items():
+        neutral, held = driver_points(neutral_rel)[0], driver_points(held_rel)[0]
+        seen = []
+        for clip in (neutral, held):
+            engine = DefaultAvatar(portrait, SIZE)
+            engine.set_neutral(neutral_shape(neutral))
+            avatar, _ = render_seen(engine, clip)
+            seen.append(region_signals(avatar[~np.isnan(avatar).any(axis=(1, 2))]))
+
+        def lift(now: np.ndarray, rest: np.ndarray) -> str:
+            up = np.median(now[:, 1:], axis=0) / np.median(rest[:, 1:], axis=0) - 1
+            return f"{up[1]:+.1%} / {up[0]:+.1%}"
+
+        driver = region_signals(held), region_signals(neutral)
+        lines.append(f"| {who} | {lift(*driver)} | {lift(seen[1], seen[0])} | "
+                     f"{lift(seen[1][len(seen[1]) // 2:], seen[0])} |")
+    return "\n".join(lines) + "\n"
+
+
 def markdown(split: str, portrait: str, per: dict[str, dict]) -> str:
     rows = list(per.values())
     lines = [f"### {split}, {portrait}", "",
@@ -168,9 +198,14 @@ def main() -> None:
                         default=["astronaut", "mead_W015"],
                         help="the shipped astronaut and a colour video still of someone not "
                              "driving here, by default")
+    parser.add_argument("--held", action="store_true",
+                        help="only the held-surprise levels against a neutral recording")
     parser.add_argument("--json", type=Path, help="write all figures here as JSON")
     parser.add_argument("--sheet", type=Path, help="write the held-out contact sheet PNG here")
     args = parser.parse_args()
+    if args.held:
+        print(held_levels(portrait_image(args.portraits[0])))
+        return
     splits = SPLITS if args.split == "both" else (args.split,)
     result: dict = {"size": SIZE, "max_frames": MAX_FRAMES, "neutral": args.neutral}
     worst = []
