@@ -22,8 +22,8 @@ from .neutralise import lip_curve, lip_frame, near_lips, seam_side
 
 #: The upper lip's share of an added opening (the lower lip and jaw take the rest).
 UPPER_SHARE = 0.3
-#: Openings beyond this share of the mouth's width are added as measured: a wide-open mouth
-#: reads well, and drawn twice as wide it pulls MediaPipe's eyes with it.
+#: Openings beyond this share of the mouth's width are added as measured, so that a yawn is
+#: not drawn twice as wide (on the tuning drivers this cost little mouth r).
 KNEE = 0.2
 #: A parting below this share of the mouth's width is added as measured: MediaPipe reads a
 #: real face's shut lips this far apart, and doubled they would show the avatar's apart.
