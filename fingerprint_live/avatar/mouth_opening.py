@@ -4,9 +4,9 @@ On drivers it was never tuned on (issue 27) the avatar's moved mesh follows the 
 opening almost exactly (r 0.98-0.999 on the tuning drivers), yet MediaPipe run again on the
 rendered avatar read it at r 0.78-0.88 on the worst of them: it places the avatar's inner
 lips on the painted teeth and reads a drawn opening at about half its size, a slight one as
-closed. Drawing the parting twice as large (beyond a shut mouth's, up to a knee) restores most
-of it; amplifying the whole mouth instead (corners too) helps less, and opening the lips a
-little at rest or showing more of the dark cavity made it worse.
+closed. Drawing the parting larger (beyond a shut mouth's, up to a knee; the gain is
+``Gains.opening``) restores much of it; amplifying the whole mouth instead (corners too) helps
+less, and opening the lips a little at rest or showing more of the dark cavity made it worse.
 
 The parting is moved along a fixed field made once from the portrait at rest: the lower lip
 and chin go down, the upper lip a little up, fading with distance from the lips as the
@@ -23,7 +23,7 @@ from .neutralise import lip_curve, lip_frame, near_lips, seam_side
 #: The upper lip's share of an added opening (the lower lip and jaw take the rest).
 UPPER_SHARE = 0.3
 #: Openings beyond this share of the mouth's width are added as measured, so that a yawn is
-#: not drawn twice as wide (on the tuning drivers this cost little mouth r).
+#: not drawn much wider (on the tuning drivers this cost little mouth r).
 KNEE = 0.2
 #: A parting below this share of the mouth's width is added as measured: MediaPipe reads a
 #: real face's shut lips this far apart, and doubled they would show the avatar's apart.
