@@ -35,10 +35,11 @@ from PIL import Image
 from fingerprint_live.avatar.crop import FaceCropper
 from fingerprint_live.avatar.default_avatar import DefaultAvatar
 from fingerprint_live.avatar.portrait import load_portrait
-from fingerprint_live.expression import blinks, measures
+from fingerprint_live.expression import measures
 from fingerprint_live.features import head_angles, head_frame, neutral_shape
-from fingerprint_live.landmarks import FaceLandmarks, LandmarkExtractor
+from fingerprint_live.landmarks import FaceLandmarks
 from fingerprint_live.media import iter_video
+from fingerprint_live.offline.avatar_fidelity import compare, eye_opening, render_seen, summary
 from fingerprint_live.offline.clip_landmarks import extract_clip
 
 DATA = Path(__file__).parents[2] / "shared" / "data"
@@ -89,10 +90,6 @@ def portrait_image(name: str) -> np.ndarray:
     return load_portrait(DATA / source)
 
 
-def eye_opening(m: np.ndarray) -> np.ndarray:
-    return m[:, 1:3].mean(axis=1)
-
-
 def pick(points: np.ndarray, how: str) -> int:
     """The frame index that shows the sheet row's expression most strongly."""
     if how == "yaw_max":
@@ -123,51 +120,7 @@ def render(portrait: np.ndarray, driver: np.ndarray, neutral: np.ndarray | None,
     engine = DefaultAvatar(portrait, SIZE)
     if neutral is not None:
         engine.set_neutral(neutral)
-    blank = np.zeros((8, 8, 3), np.uint8)
-    seen, kept = np.full_like(driver, np.nan), {}
-    with LandmarkExtractor() as extractor:
-        for i, points in enumerate(driver):
-            out = engine.render(blank, FaceLandmarks(points, 1, 8, 8))
-            face = extractor.process(out.image)
-            if face.found:
-                seen[i] = face.points
-            if i in keep:
-                kept[i] = out.image
-    return seen, kept
-
-
-def compare(driver: np.ndarray, avatar: np.ndarray) -> dict[str, float | int]:
-    """Per-frame r of mouth, eyes and brows, and blink counts, over frames seen on both sides."""
-    both = ~np.isnan(avatar).any(axis=(1, 2))
-    md, ma = measures(driver[both]), measures(avatar[both])
-    r = {name: round(float(np.corrcoef(a, b)[0, 1]), 3) for name, a, b in (
-        ("r_mouth", md[:, 0], ma[:, 0]),
-        ("r_eyes", eye_opening(md), eye_opening(ma)),
-        ("r_brows", md[:, 3], ma[:, 3]))}
-    shut = np.zeros(len(ma), bool)
-    for start, stop in blinks(eye_opening(ma)):
-        shut[start:stop] = True
-    driver_blinks = blinks(eye_opening(md))
-    seen = sum(shut[max(a - 1, 0):b + 1].any() for a, b in driver_blinks)
-    driven = np.zeros(len(md), bool)
-    for start, stop in driver_blinks:
-        driven[max(start - 1, 0):stop + 1] = True
-    extra = sum(not driven[a:b].any() for a, b in blinks(eye_opening(ma)))
-    return {"frames": int(both.sum()), "avatar_face_lost": int((~both).sum()), **r,
-            "driver_blinks": len(driver_blinks), "blinks_visible": int(seen),
-            "avatar_extra_blinks": int(extra)}
-
-
-def summary(clips: dict[str, dict]) -> dict[str, float | int]:
-    rows = list(clips.values())
-    out = {k: round(float(np.median([c[k] for c in rows])), 3)
-           for k in ("r_mouth", "r_eyes", "r_brows")}
-    out |= {f"min_{k}": min(c[k] for c in rows) for k in ("r_mouth", "r_eyes", "r_brows")}
-    total = sum(c["driver_blinks"] for c in rows)
-    visible = sum(c["blinks_visible"] for c in rows)
-    return {**out, "driver_blinks": total, "blinks_visible": visible,
-            "blinks_visible_share": round(visible / max(total, 1), 3),
-            "avatar_extra_blinks": sum(c["avatar_extra_blinks"] for c in rows)}
+    return render_seen(engine, driver, keep)
 
 
 def driver_tile(path: Path, points: np.ndarray, frame_index: int) -> np.ndarray:
@@ -206,7 +159,7 @@ def main() -> None:
             per_clip[rel] = compare(driver, avatar)
             for image in kept.values():
                 tiles[(name, rel)] = image
-        result[name] = {"median": summary(per_clip), "clips": per_clip}
+        result[name] = {"median": summary(list(per_clip.values())), "clips": per_clip}
     print(json.dumps(result, indent=2))
     if args.sheet is not None:
         rows = []

@@ -33,7 +33,7 @@ STRIP_COLUMNS = 64
 #: is fully raised; the tongue never fills more than its share of the opening.
 UPPER_TEETH = 0.10
 LOWER_TEETH = 0.05
-TONGUE = 0.14
+TONGUE = 0.18
 TONGUE_AT = 0.3
 TONGUE_SHARE = 0.4
 #: An opening narrower than this share of the mouth's width is in shadow inside.

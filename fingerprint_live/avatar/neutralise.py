@@ -53,32 +53,47 @@ def neutralised(rest: np.ndarray, smile: float = 1.0, opening: float = 1.0) -> n
     points = rest.astype(np.float64).copy()
     if smile <= 0 and opening <= 0:
         return points
+    width, normal, u, w = lip_frame(points)
+    upper = lip_curve(u, w, UPPER)
+    lower = lip_curve(u, w, LOWER)
+    # A smile lifts the corners above the lips' middle; at rest they lie level or lower.
+    seam_mid = max(float((w[13] + w[14]) / 2), 0.0)
+    inside = np.clip(u, 0, 1)
+    lift = seam_mid * 4 * (inside - 0.5) ** 2  # how far up each column's seam was bent
+    gap = np.maximum(lower - upper - LEFT_OPEN * width, 0)
+    near = near_lips(points, width)
+    side = seam_side(upper, lower, w)  # above the seam closes down, below closes up
+    move = near * (smile * lift + opening * side * gap / 2)
+    points[:, :2] += move[:, None] * normal
+    return points
+
+
+def lip_curve(u: np.ndarray, w: np.ndarray, contour: np.ndarray) -> np.ndarray:
+    """The contour's ``w`` at each point's ``u`` (held flat beyond the corners)."""
+    order = np.argsort(u[contour])
+    return np.interp(u, u[contour][order], w[contour][order])
+
+
+def lip_frame(points: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """The mouth's frame: its width (outer corners), unit ``normal`` pointing down the face,
+    and each point's ``u`` (0 and 1 at the corners) and ``w`` (pixels below the corner line)."""
     a, b = points[OUTER_UPPER[0], :2], points[OUTER_UPPER[-1], :2]
     width = float(np.linalg.norm(b - a))
     axis = (b - a) / width
     normal = np.array([-axis[1], axis[0]])
     normal = normal if normal[1] > 0 else -normal
     rel = points[:, :2] - a
-    u = (rel @ axis) / width  # 0 and 1 at the corners
-    w = rel @ normal  # pixels below the corner line
-    upper = _curve(u, w, UPPER)
-    lower = _curve(u, w, LOWER)
-    # A smile lifts the corners above the lips' middle; at rest they lie level or lower.
-    seam_mid = max(float((w[13] + w[14]) / 2), 0.0)
-    inside = np.clip(u, 0, 1)
-    lift = seam_mid * 4 * (inside - 0.5) ** 2  # how far up each column's seam was bent
-    gap = np.maximum(lower - upper - LEFT_OPEN * width, 0)
+    return width, normal, (rel @ axis) / width, rel @ normal
+
+
+def near_lips(points: np.ndarray, width: float) -> np.ndarray:
+    """How much each point moves with the lips (468,): 1 on them, fading with distance."""
     lips = np.concatenate([OUTER_UPPER, OUTER_LOWER, UPPER, LOWER])
     dist = np.linalg.norm(points[:, None, :2] - points[None, lips, :2], axis=2).min(axis=1)
-    near = np.exp(-0.5 * (dist / (REACH * width)) ** 2)
-    seam = (upper + lower) / 2
-    side = np.where(w < seam, 1.0, -1.0)  # above the seam closes down, below closes up
-    move = near * (smile * lift + opening * side * gap / 2)
-    points[:, :2] += move[:, None] * normal
-    return points
+    return np.exp(-0.5 * (dist / (REACH * width)) ** 2)
 
 
-def _curve(u: np.ndarray, w: np.ndarray, contour: np.ndarray) -> np.ndarray:
-    """The contour's ``w`` at each point's ``u`` (held flat beyond the corners)."""
-    order = np.argsort(u[contour])
-    return np.interp(u, u[contour][order], w[contour][order])
+def seam_side(upper: np.ndarray, lower: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """+1 for points above the line where the lips meet, -1 below it, from each point's ``w``
+    and the inner lips' ``w`` at its ``u`` (``lip_curve``)."""
+    return np.where(w < (upper + lower) / 2, 1.0, -1.0)
