@@ -14,9 +14,14 @@ what the receiver does with hostile input.
   ``--hostile`` times with fresh nonces and sequence numbers, then a flood of 10,000 forged
   statements within one second. Refused and accepted counts, and the time the flood took.
   The same cases over a real data channel are tests/test_signed_verdicts.py's hostile test.
+- soak (``--soak SECONDS``): one attested call of the owner alone, the four M030 recordings the
+  enrollment does not use played in turn until ``SECONDS`` have passed. Every MISMATCH the far
+  side publishes is false; each is counted with what moved it and whether it was attested,
+  beside the camera side's own MISMATCH events and the share of the call spent attested.
 
 Run (repository root, venv active; needs ../shared/data):
     python benchmarks/signed_verdicts.py --json benchmarks/signed_verdicts.json
+    python benchmarks/signed_verdicts.py --runs 0 --soak 1800 --json /tmp/soak.json
 """
 
 from __future__ import annotations
@@ -84,6 +89,36 @@ def takeovers(key: SigningKey, runs: list[tuple[str, str]]) -> list[dict]:
         print(json.dumps(row), flush=True)
         rows.append(row)
     return rows
+
+
+def soak(key: SigningKey, seconds: float) -> dict:
+    """One attested call of the owner alone for ``seconds``: the far side's false MISMATCH."""
+    embedder, descriptor = Embedder(), FaceDescriptor()
+    owned = build_enrollment([clip(p) for p in ENROLL], embedder, descriptor, min_seconds=8)
+    owned = replace(owned, public_key=key.public_raw)
+    lengths = {p: sum(1 for _ in iter_video(clip(p))) / 25 for p in OWNER}
+    paths, total = [], 0.0
+    while total < seconds:
+        for p in OWNER:
+            paths.append(clip(p))
+            total += lengths[p]
+    camera: list[State] = []
+    sender = attested_sender(owned, key, embedder, descriptor.info,
+                             on_event=lambda e: camera.append(e.state))
+    start = time.monotonic()
+    far = asyncio.run(far_side_call(paths, sender, owned.receiver_copy(), embedder,
+                                    limit=total * 1.5 + 60))
+    minutes = (time.monotonic() - start) / 60
+    false = [e for _, e in far.events if e.state is State.MISMATCH]
+    attested = [t for t, e in far.events if e.attestation == "attested"]
+    return {"minutes": round(minutes, 2), "frames_checked": len(far.frames),
+            "far_false_mismatch": len(false),
+            "far_false_mismatch_per_min": round(len(false) / minutes, 3),
+            "by": sorted({(e.attestation, str(e.signal and e.signal.value)) for e in false}),
+            "far_states": {s: far.states().count(s) for s in set(far.states())},
+            "camera_mismatch": camera.count(State.MISMATCH),
+            "first_attested_s": round(attested[0] - start, 1) if attested else None,
+            **far.attestation.stats()}
 
 
 def cost(key: SigningKey, n: int = 2000) -> dict:
@@ -191,6 +226,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=8, help="takeover calls (default: 8)")
     ap.add_argument("--hostile", type=int, default=1000, help="messages per hostile case")
     ap.add_argument("--json", type=Path, default=None, help="write the results here")
+    ap.add_argument("--soak", type=float, default=0,
+                    help="seconds of an attested call of the owner alone (default: none)")
     args = ap.parse_args()
     key = SigningKey.generate()
     runs = [(o, t) for t in TAKERS for o in OWNER][:args.runs]
@@ -204,6 +241,9 @@ def main() -> None:
         result["takeover"] = takeover_summary(takeovers(key, runs))
         print(json.dumps({k: v for k, v in result["takeover"].items() if k != "runs"},
                          indent=1))
+    if args.soak:
+        result["soak"] = soak(key, args.soak)
+        print(json.dumps(result["soak"], indent=1), flush=True)
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n")
 
