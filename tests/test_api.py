@@ -6,6 +6,7 @@ import re
 from itertools import islice
 from pathlib import Path
 
+import pytest
 from shared_data import clip
 
 from fingerprint_live.media import iter_video
@@ -23,6 +24,7 @@ def readme_block(title: str) -> str:
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
+@pytest.mark.slow
 def test_the_readme_python_api_runs_as_written(tmp_path, monkeypatch) -> None:
     code = readme_block("Python API")
     assert code.count("import ") <= 2, "enrolling and verifying take at most two imports"

@@ -123,6 +123,7 @@ def test_a_face_without_extent_has_no_shape_and_fails_without_a_warning(
         assert np.isfinite(shape_features(held_out[:3])).all(), "real faces are unchanged"
 
 
+@pytest.mark.slow
 def test_an_exaggerated_avatar_warp_is_flagged(detector: GlitchDetector) -> None:
     frames, rates = expressive_frames(), {}
     for gain in (1.0, GAIN):

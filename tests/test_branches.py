@@ -51,6 +51,7 @@ def test_each_branch_reads_what_its_space_alone_gives() -> None:
     assert BOTH.channels == 2 * 253 + 6
 
 
+@pytest.mark.slow
 def test_the_joined_model_is_its_branches_side_by_side(model) -> None:
     out, _ = model
     card = json.loads((out / "embedder.json").read_text())
@@ -75,6 +76,7 @@ def test_the_joined_model_is_its_branches_side_by_side(model) -> None:
     np.testing.assert_allclose(np.linalg.norm(halves, axis=2), 1.0, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_a_repeated_run_reuses_its_branches_and_refuses_others(model, capsys) -> None:
     out, args = model
     branch = out / "branches" / "head" / "embedder.onnx"
@@ -86,6 +88,7 @@ def test_a_repeated_run_reuses_its_branches_and_refuses_others(model, capsys) ->
     assert branch.stat().st_mtime_ns == before
 
 
+@pytest.mark.slow
 def test_each_view_weighs_the_branches_by_its_mix(model, tmp_path) -> None:
     out, _ = model
     custom = tmp_path / "model"

@@ -119,6 +119,7 @@ def test_another_face_at_the_camera_is_blocked_within_a_second(enrollment, embed
     assert is_slate(out[-1].image) and out[-1].decision.action is Action.BLOCK
 
 
+@pytest.mark.slow
 def test_the_enrolled_person_passes_a_60_s_stream(enrollment, embedder, faces,
                                                   descriptor) -> None:
     """M030's six other recordings, looped to 60 s: never MISMATCH, mostly VERIFIED."""
@@ -131,6 +132,7 @@ def test_the_enrolled_person_passes_a_60_s_stream(enrollment, embedder, faces,
     assert events[-1].state is State.VERIFIED
 
 
+@pytest.mark.slow
 def test_a_still_photo_of_the_enrolled_user_is_never_verified(enrollment, embedder, faces,
                                                               descriptor, m030_still,
                                                               tmp_path) -> None:
@@ -172,6 +174,7 @@ def test_the_enrolled_face_moved_by_someone_else_is_not_verified(
     assert not any(e.state is State.MISMATCH for e in checks), "the face itself is M030's"
 
 
+@pytest.mark.slow
 def test_a_face_swap_of_another_person_onto_the_actor_is_caught(embedder, faces,
                                                                 descriptor) -> None:
     """FaceForensics++: ff_fake shows another face moved by ff_real's actor."""

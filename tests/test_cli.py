@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from live_helpers import ENROLL, GENUINE
 from shared_data import clip
 
@@ -27,6 +28,7 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=600, cwd=cwd)
 
 
+@pytest.mark.slow
 def test_enroll_and_verify_print_only_what_they_mean(tmp_path) -> None:
     fpe = tmp_path / "me.fpe"
     enrolled = run("enroll", *[str(clip(p)) for p in ENROLL[:3]], "-o", str(fpe),
@@ -65,6 +67,7 @@ def test_every_progress_bar_is_drawn_one_way() -> None:
     assert users == ["fingerprint_live/progress.py"], users
 
 
+@pytest.mark.slow
 def test_bad_arguments_are_refused_in_one_line(tmp_path) -> None:
     fpe = tmp_path / "none.fpe"
     for args, message in (

@@ -56,6 +56,7 @@ def test_a_verified_recording_grows_the_enrollment_and_a_third_scores_higher(
     np.testing.assert_array_equal(back.motion.vectors, owner.motion.vectors)
 
 
+@pytest.mark.slow
 def test_a_call_that_went_to_mismatch_adds_nothing(owner: Enrollment, embedder: Embedder,
                                                    descriptor: FaceDescriptor) -> None:
     addition = recording_addition(owner, clip(ANDREW), embedder, descriptor)
@@ -101,6 +102,7 @@ def test_one_addition_is_bounded_and_the_oldest_additions_go_first(owner: Enroll
     np.testing.assert_array_equal(thrice.reset().motion.vectors, owner.motion.vectors)
 
 
+@pytest.mark.slow
 def test_enroll_add_and_reset_on_the_command_line(owner: Enrollment, tmp_path) -> None:
     path = tmp_path / "me.fpe"
     owner.save(path)

@@ -210,6 +210,7 @@ FEIFEI = [f"styletalk/samples/source_video/video/feifeili_{c}.mp4"
           for c in ("clip1", "clip2_short", "clip3")]
 
 
+@pytest.mark.slow
 def test_an_enrollment_from_two_recordings_scores_a_third_higher(embedder: Embedder) -> None:
     """``enroll a.mp4 b.mp4`` (Fei-Fei Li's clips of different talks): each held-out recording
     scores higher against both than against either one alone. (The shipped model saw her; the
@@ -255,6 +256,7 @@ def test_huge_image_is_refused_before_decoding(tmp_path) -> None:
         read_image(path)
 
 
+@pytest.mark.slow
 def test_cli_enroll_then_verify(tmp_path, capsys) -> None:
     fpe = tmp_path / "me.fpe"
     assert cli(["enroll", *[str(clip(p)) for p in M030[:3]], "-o", str(fpe),

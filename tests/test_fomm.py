@@ -215,6 +215,7 @@ def uncached(generator: torch.nn.Module, source: np.ndarray, kp_source, driving,
         return generator(torch.from_numpy(source), moved, source_kp).numpy()
 
 
+@pytest.mark.slow
 def test_cached_source_matches_per_frame_torch(vox):
     """The portrait encoded once gives the frames of encoding it every frame, frame after frame."""
     runner = TorchRunner(*vox, device="cpu")
@@ -232,6 +233,7 @@ def test_cached_source_matches_per_frame_torch(vox):
     assert np.abs(outputs[0] - outputs[-1]).max() > 1e-3  # the frames do differ
 
 
+@pytest.mark.slow
 def test_onnx_matches_torch(vox, vox_checkpoint):
     portrait = np.random.default_rng(0).integers(0, 256, (240, 320, 3), dtype=np.uint8)
     engine = FommAvatar(portrait, vox_checkpoint, backend="onnx", device="cpu", expected_size=None)
@@ -265,8 +267,10 @@ def test_onnx_matches_torch(vox, vox_checkpoint):
         assert np.abs(rendered.astype(int) - expected).max() <= 1
 
 
+@pytest.mark.slow
 def test_half_precision_graph(vox, vox_checkpoint):
-    """The fp16 animator (for CUDA) reads and writes float32 and stays near the fp32 frames."""
+    """The fp16 animator (for CUDA) reads and writes float32 and stays near the fp32 frames
+    (slow as the export it reads, made by test_onnx_matches_torch)."""
     graphs = onnx_paths(vox_checkpoint)
     assert graphs.animator_fp16.stat().st_size < 0.6 * graphs.animator.stat().st_size
     half, full = (OnnxRunner(graphs, "cpu", precision) for precision in ("fp16", "fp32"))

@@ -22,6 +22,7 @@ def run(*command: str, timeout: float = 600) -> subprocess.CompletedProcess:
                           timeout=timeout)
 
 
+@pytest.mark.slow
 def test_without_a_gpu_it_says_so_and_measures_what_it_can(tmp_path: Path) -> None:
     if devices._driver_problem() is None:
         pytest.skip("this machine has an NVIDIA driver")

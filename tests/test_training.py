@@ -42,6 +42,7 @@ def clips() -> list[Clip]:
     return [Clip(clip(p), ident, "real") for p, ident in CLIPS]
 
 
+@pytest.mark.slow
 def test_loss_falls_on_a_tiny_run(clips) -> None:
     prepared = prepare(clips, progress=False)
     assert len(prepared) == len(clips)
@@ -157,6 +158,7 @@ def test_avatar_views_show_every_driver_on_one_portrait(clips) -> None:
     assert np.isfinite(batch).all()
 
 
+@pytest.mark.slow
 def test_a_model_of_other_features_is_read_and_used_as_its_card_says(clips, tmp_path) -> None:
     manifest, out = tmp_path / "m.csv", tmp_path / "model"
     write_manifest(clips[:4], manifest)
