@@ -270,7 +270,7 @@ def test_onnx_matches_torch(vox, vox_checkpoint):
 @pytest.mark.slow
 def test_half_precision_graph(vox, vox_checkpoint):
     """The fp16 animator (for CUDA) reads and writes float32 and stays near the fp32 frames
-    (slow as the export it reads, made by test_onnx_matches_torch)."""
+    (marked slow with test_onnx_matches_torch, whose export it reads)."""
     graphs = onnx_paths(vox_checkpoint)
     assert graphs.animator_fp16.stat().st_size < 0.6 * graphs.animator.stat().st_size
     half, full = (OnnxRunner(graphs, "cpu", precision) for precision in ("fp16", "fp32"))
