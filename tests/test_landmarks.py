@@ -75,3 +75,19 @@ def test_one_face_tracking_on_the_avatar_gives_the_same_landmarks() -> None:
     assert all(a.found and b.found for a, b in zip(found[1], found[4], strict=True))
     for a, b in zip(found[1], found[4], strict=True):
         np.testing.assert_allclose(a.points, b.points, atol=1e-3)
+
+
+def test_points_read_from_the_wire_are_mediapipes_own() -> None:
+    """The landmark list's bytes, read at once, give exactly the points read field by field;
+    a list laid out otherwise (a landmark carrying visibility) is still read right."""
+    from fingerprint_live.landmarks import _to_pixels
+
+    image = read_image(clip("yalefaces/subject01.normal"))
+    with LandmarkExtractor(static=True) as extractor:
+        face = extractor._mesh.process(image).multi_face_landmarks[0]
+    height, width = image.shape[:2]
+    scale = np.array([width, height, width], np.float32)
+    by_field = np.array([(p.x, p.y, p.z) for p in face.landmark], np.float32) * scale
+    assert np.array_equal(_to_pixels(face, width, height), by_field)
+    face.landmark[7].visibility = 0.5
+    assert np.array_equal(_to_pixels(face, width, height), by_field)
