@@ -28,6 +28,12 @@ EYE_CORNERS = np.array([[33, 133], [263, 362]])
 BROWS = np.array([[70, 63, 105, 66, 107], [300, 293, 334, 296, 336]])
 BROW_LIDS = np.array([[246, 161, 160, 159, 158], [466, 388, 387, 386, 385]])
 
+#: Every point a measure reads, and where each landmark index sits among them.
+_MEASURED = np.unique(np.concatenate([np.ravel(part) for part in (
+    MOUTH_INNER, MOUTH_CORNERS, LIDS_UPPER, LIDS_LOWER, EYE_CORNERS, BROWS, BROW_LIDS)]))
+_AT = np.zeros(_MEASURED.max() + 1, int)
+_AT[_MEASURED] = np.arange(len(_MEASURED))
+
 NAMES = ("mouth", "eye_left", "eye_right", "brows")
 #: A blink: the eyes' opening below this share of the clip's median opening.
 BLINK_SHARE = 0.75
@@ -35,10 +41,10 @@ BLINK_SHARE = 0.75
 
 def measures(points: np.ndarray) -> np.ndarray:
     """Expression measures of faces ``(N, 468, 3)`` as ``(N, 4)``: mouth, eyes (2), brows."""
-    head = to_head(np.asarray(points, np.float64))
+    head = to_head(np.asarray(points, np.float64), _MEASURED)
 
     def gap(a, b) -> np.ndarray:
-        return np.linalg.norm(head[:, a] - head[:, b], axis=-1)
+        return np.linalg.norm(head[:, _AT[a]] - head[:, _AT[b]], axis=-1)
 
     mouth = gap(*MOUTH_INNER) / gap(*MOUTH_CORNERS)
     eyes = gap(LIDS_UPPER, LIDS_LOWER).mean(axis=-1) / gap(EYE_CORNERS[:, 0], EYE_CORNERS[:, 1])

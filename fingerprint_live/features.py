@@ -13,6 +13,7 @@ space, the way an avatar re-renders it.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import cache
 
 import numpy as np
 
@@ -108,7 +109,9 @@ def head_frame(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     y = points[..., _SUBNASALE, :] - points[..., _NASION, :]
     y = y - (y * x).sum(-1, keepdims=True) * x
     y = y / _nonzero(np.linalg.norm(y, axis=-1, keepdims=True))
-    z = np.cross(x, y)
+    z = np.stack([x[..., 1] * y[..., 2] - x[..., 2] * y[..., 1],  # x cross y, written out:
+                  x[..., 2] * y[..., 0] - x[..., 0] * y[..., 2],  # np.cross costs more than
+                  x[..., 0] * y[..., 1] - x[..., 1] * y[..., 0]], axis=-1)  # the rest of it
     return origin, np.stack([x, y, z], axis=-2), scale
 
 
@@ -155,9 +158,15 @@ def subset_distances(points: np.ndarray, scale: np.ndarray,
 
 def pair_distances(points: np.ndarray, subset: np.ndarray, dims: int) -> np.ndarray:
     """Distances over the first ``dims`` axes between every pair of ``subset`` points."""
-    i, j = np.triu_indices(len(subset), k=1)
+    i, j = _pairs(len(subset))
     sub = points[:, subset, :dims]
     return np.linalg.norm(sub[:, i] - sub[:, j], axis=-1)
+
+
+@cache
+def _pairs(count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair ``i < j`` of ``count`` points (asked for on every live frame)."""
+    return np.triu_indices(count, k=1)
 
 
 def resample(times: np.ndarray, values: np.ndarray, grid: np.ndarray | None = None,
@@ -207,10 +216,12 @@ def neutral_shape(points: np.ndarray) -> np.ndarray:
     return np.nanmedian(to_head(points), axis=0)
 
 
-def to_head(points: np.ndarray) -> np.ndarray:
-    """Landmarks in head coordinates: pose and scale removed, frame by frame."""
+def to_head(points: np.ndarray, subset: np.ndarray | None = None) -> np.ndarray:
+    """Landmarks in head coordinates: pose and scale removed, frame by frame; only the
+    ``subset`` points if given (each point's head coordinates depend on it alone)."""
     origin, rot, scale = head_frame(points)
-    return np.einsum("nij,npj->npi", rot, points - origin[:, None]) / scale[:, None, None]
+    chosen = points if subset is None else points[:, subset]
+    return np.einsum("nij,npj->npi", rot, chosen - origin[:, None]) / scale[:, None, None]
 
 
 def transplant(points: np.ndarray, source_shape: np.ndarray,

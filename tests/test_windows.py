@@ -51,3 +51,15 @@ def test_training_enrollment_evaluation_and_the_live_verifier_build_equal_window
     drawn = np.stack([prepared.window(int(k), info.features)
                       for k in prepared.windows[::info.stride]])
     np.testing.assert_allclose(drawn, offline, atol=1e-5)
+
+
+def test_head_coordinates_of_some_points_are_those_of_the_whole_face() -> None:
+    """The expression measures turn only the points they read into head coordinates (on every
+    live frame); each point's coordinates must not depend on which others are turned."""
+    from fingerprint_live.expression import _MEASURED, measures
+    from fingerprint_live.features import to_head
+
+    points = extract_clip(clip(GENUINE)).points[:50].astype(np.float64)
+    assert np.array_equal(to_head(points, _MEASURED), to_head(points)[:, _MEASURED])
+    opening = measures(points)[:, 0]
+    assert np.isfinite(opening).all() and opening.std() > 0.01  # M030 talks: the mouth moves
