@@ -8,7 +8,8 @@ worker's latest state: a worker that raised, or that trails the frames by more t
 
 A second worker checks every few avatar frames for a glitch (:mod:`.glitch`) with its own
 MediaPipe pass, also off the frame path; the driver's head pose is checked on the frame path
-(a few arithmetic operations) and warns the user when it leaves the avatar's good range.
+(a few arithmetic operations) and warns the user when it leaves the avatar's good range (the
+sender only: a receiver has no driver of its own to warn).
 """
 
 from __future__ import annotations
@@ -199,7 +200,7 @@ class Pipeline:
                                    if faces is not None else None)
         checked = Policy.OFF not in (self.guard.policy, self.guard.on_glitch)
         self._glitch = GlitchWorker(detector or GlitchDetector.load()) if checked else None
-        self._pose = PoseMonitor()
+        self._pose = PoseMonitor() if avatar is not None else None  # for a driver's preview
         self._last_face: float | None = None
         self._verified_at: float | None = None  # the newest VERIFIED frame (or the start)
         self._calibrate = False
@@ -276,7 +277,7 @@ class Pipeline:
                 self._calibrate = False
             image = self.avatar.render(rgb, face).image.copy()  # held frames are shared
         glitch = self._check_avatar(image, face, time, looked)
-        warning = self._pose.update(face)
+        warning = self._pose.update(face) if self._pose is not None else None
         if worker is None:
             state, score, lag = State.WARMING_UP, None, 0.0
             decision = decide(self.guard, state, glitch=glitch)

@@ -23,6 +23,7 @@ import numpy as np
 from aiortc import MediaStreamTrack, RTCDataChannel
 from aiortc.mediastreams import MediaStreamError
 from av import VideoFrame
+from av.video.reformatter import VideoReformatter
 
 from ..attest.channel import Attestor, ReceiverAttestation
 from ..decision import State
@@ -59,6 +60,9 @@ class AvatarTrack(MediaStreamTrack):
         self._source_ended = False
         self._reader: asyncio.Task | None = None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="pipeline")
+        #: Frames to RGB on the pipeline thread, keeping one conversion context (a frame's own
+        #: ``to_ndarray`` makes and frees one per frame).
+        self._to_rgb = VideoReformatter()
         self._done: deque[tuple[float, float]] = deque(maxlen=STATS_FRAMES)  # (out, latency)
 
     async def recv(self) -> VideoFrame:
@@ -88,11 +92,14 @@ class AvatarTrack(MediaStreamTrack):
 
     def _work(self, frame: VideoFrame) -> VideoFrame:
         """On the pipeline thread: decode to RGB, run the pipeline, encode the output frame."""
-        result = self.pipeline.process(frame.to_ndarray(format="rgb24"), _stamp(frame))
+        result = self.pipeline.process(self._rgb(frame), _stamp(frame))
         self.last = result
         out = VideoFrame.from_ndarray(result.image, format="rgb24")
         out.pts, out.time_base = frame.pts, frame.time_base
         return out
+
+    def _rgb(self, frame: VideoFrame) -> np.ndarray:
+        return self._to_rgb.reformat(frame, format="rgb24").to_ndarray()
 
     async def _read(self) -> None:
         try:
@@ -170,7 +177,7 @@ class VerifyTrack(AvatarTrack):
         gets no landmark pass is not even converted to RGB."""
         if not self._passes:
             return super()._work(frame)
-        pixels = frame.to_ndarray(format="rgb24") if self.pipeline.looks_next else None
+        pixels = self._rgb(frame) if self.pipeline.looks_next else None
         self.last = self.pipeline.process(pixels, _stamp(frame))
         return frame
 
