@@ -173,6 +173,8 @@ class Enrollment:
     _face: np.ndarray | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if not self.created:  # stamped once, when made: its bytes do not change with the clock
+            object.__setattr__(self, "created", _now())
         n = self.neutral
         if n is not None and (n.shape != (NUM_POINTS, 3) or not np.isfinite(n).all()):
             raise EnrollmentError("the enrollment's neutral face is not a face shape "
@@ -306,7 +308,7 @@ class Enrollment:
         doc = {
             "version": VERSION,
             "kind": self.kind,
-            "created": self.created or _now(),
+            "created": self.created,
             "motion": self.motion.to_json(),
             "segments": [s.to_json() for s in self.segments],
             "original": self.original,

@@ -166,3 +166,17 @@ def test_a_version_2_file_is_still_read(owner: Enrollment, tmp_path) -> None:
     assert loaded.original == 1 and loaded.kind == "full" and loaded.public_key is None
     np.testing.assert_array_equal(loaded.motion.vectors, owner.motion.vectors)
     assert Enrollment.from_bytes(loaded.to_bytes()).segments == loaded.segments
+
+
+def test_an_enrollments_bytes_do_not_change_with_the_clock(owner: Enrollment,
+                                                           monkeypatch) -> None:
+    """Made once, stamped once: the file written a second later is the same file (and a grown
+    or reset enrollment keeps the date it was first made)."""
+    import fingerprint_live.enrollment as module
+
+    made = Enrollment(owner.motion)
+    first = made.to_bytes()
+    monkeypatch.setattr(module, "_now", lambda: "2099-01-01T00:00:00+0000")
+    assert made.to_bytes() == first
+    assert Enrollment.from_bytes(first).created == made.created != "2099-01-01T00:00:00+0000"
+    assert made.reset().created == made.created

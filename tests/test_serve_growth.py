@@ -44,7 +44,7 @@ def test_growth_is_the_owners_choice(enrollment, tmp_path) -> None:
     unknown call is 404; --allow-growth without an owner's file is refused at start."""
     owner = tmp_path / "owner.fpe"
     enrollment.save(owner)
-    saved = owner.read_bytes()  # to_bytes() would stamp an unsaved enrollment with a later time
+    saved = enrollment.to_bytes()
     with serving(ServeConfig(enrollment=owner)) as port:
         config = json.loads(urlopen(f"http://127.0.0.1:{port}/config").read())
         refused = asyncio.run(_post(f"http://127.0.0.1:{port}/session/anything/grow"))
