@@ -65,8 +65,8 @@ DECISIONS = {
 #: act on. Chosen on held-out takeover streams (benchmarks/verifier_tuning.py).
 RECEIVER_SETTINGS = {
     "quick": DECISIONS[(Signal.MOTION,)],
-    "patient": DecisionConfig(accept=0.5, reject=12.0, motion_weight=0.2,
-                              motion_bounds=(-12.0, 8.0), motion_floor=0.5),
+    "patient": DecisionConfig(accept=0.5, reject=16.0, motion_weight=0.2,
+                              motion_bounds=(-16.0, 8.0), motion_floor=0.5),
 }
 
 

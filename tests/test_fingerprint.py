@@ -274,9 +274,17 @@ def test_cli_enroll_then_verify(tmp_path, capsys) -> None:
     # Motion alone (an avatar's recording): another person's motion, clearly unlike M030's.
     # Motion alone is the weak check (README): MEAD's W009 is filmed the same way and is not
     # reliably told apart, and since the receiver's refit d12 stays INCONCLUSIVE against this
-    # three-clip enrollment; d3 is told apart in both receiver settings (3.2 s quick, 6 s patient).
-    assert cli(["verify", "--enrollment", str(fpe), str(clip(MOTION_IMPOSTOR)), "--signals",
-                "motion", "--json"]) == 1
-    impostor = json.loads(capsys.readouterr().out)
-    assert impostor["verdict"] == "MISMATCH"
+    # three-clip enrollment; d3 is told apart in both receiver settings, named, not numbered:
+    # ``patient`` asks four times the evidence against, so its MISMATCH comes later.
+    mismatch_at = {}
+    for setting in ("quick", "patient"):
+        assert cli(["verify", "--enrollment", str(fpe), str(clip(MOTION_IMPOSTOR)), "--signals",
+                    "motion", "--setting", setting, "--json"]) == 1
+        impostor = json.loads(capsys.readouterr().out)
+        assert impostor["verdict"] == "MISMATCH"
+        mismatch_at[setting] = impostor["events"][-1]["time"]
+    assert mismatch_at["quick"] < mismatch_at["patient"]
+    assert cli(["verify", "--enrollment", str(fpe), str(clip(M030[3])), "--signals", "motion",
+                "--setting", "patient", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["verdict"] == "VERIFIED"
     assert cli(["verify", "--enrollment", str(tmp_path / "nope.fpe"), str(clip(M030[3]))]) == 2
