@@ -211,6 +211,8 @@ def test_the_owners_page_verifies_plots_hangs_up_and_calls_again(enrollment, tmp
     grown = []  # (the page's answer, the file's segments after it), per call
     with serving(ServeConfig(enrollment=owner, max_sessions=1, allow_growth=True)) as port, \
             _page(port, camera) as page:
+        # the page hides the policy choice once its GET /config answers, after the load
+        page.wait_for_selector("#policy", state="hidden", timeout=10_000)
         assert not page.is_visible("#policy") and not page.is_visible("#seconds")
         assert "block the avatar" in page.text_content("#policy-owner")
         for n in (1, 2):
