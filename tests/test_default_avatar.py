@@ -18,12 +18,13 @@ import numpy as np
 import pytest
 from shared_data import clip
 
+from fingerprint_live.avatar.brow_ink import BAND, BROWS_LOWER, INK, ink_brows
 from fingerprint_live.avatar.default_avatar import DefaultAvatar
 from fingerprint_live.avatar.mouth import LOWER, UPPER
 from fingerprint_live.avatar.portrait import find_face, load_portrait
 from fingerprint_live.cli import main
 from fingerprint_live.errors import MediaError, NoFaceError
-from fingerprint_live.expression import blinks, measures
+from fingerprint_live.expression import BROWS, LIDS_LOWER, blinks, measures
 from fingerprint_live.features import neutral_shape
 from fingerprint_live.landmarks import FaceLandmarks, LandmarkExtractor
 from fingerprint_live.media import iter_video
@@ -156,6 +157,26 @@ def test_an_open_mouth_shows_an_inside_that_is_not_uniformly_dark(name: str) -> 
         dark, light = np.percentile(grey, [50, 90])  # a throat, and teeth or a tongue
         assert dark < 60, f"frame {i}: the mouth's inside should be dark in part"
         assert light > max(3 * dark, dark + 40), f"frame {i}: uniformly dark ({dark}, {light})"
+
+
+def test_the_brows_are_inked_and_nothing_else(portrait: np.ndarray) -> None:
+    """The ink lies on the brows' upper band, where MediaPipe placed them; eyes, nose and mouth
+    keep the photo's pixels, and MediaPipe still finds the brows where they were."""
+    face = find_face(portrait)
+    inked = ink_brows(portrait, face.points)
+    at = np.round(face.points[:, :2]).astype(int)
+    top = face.points[BROWS.ravel(), :2]
+    band = np.round(top + BAND / 2 * (face.points[BROWS_LOWER.ravel(), :2] - top)).astype(int)
+    ratio = (inked[band[:, 1], band[:, 0]].astype(float).mean(axis=-1)
+             / portrait[band[:, 1], band[:, 0]].astype(float).mean(axis=-1))
+    assert np.median(ratio) < 1 - INK / 2, f"the brows are not inked: {ratio.round(2)}"
+    untouched = np.concatenate([LIDS_LOWER.ravel(), [1, 4, 13, 14, 152]])  # lids, nose, lips, chin
+    assert np.array_equal(inked[at[untouched, 1], at[untouched, 0]],
+                          portrait[at[untouched, 1], at[untouched, 0]])
+    again = find_face(inked)
+    brows = BROWS.ravel()
+    moved = np.linalg.norm(again.points[brows, :2] - face.points[brows, :2], axis=1)
+    assert moved.max() < 0.03 * np.ptp(face.points[:, 0]), moved
 
 
 @pytest.mark.slow

@@ -11,6 +11,7 @@ points and dropping ``z`` is what turns the head sideways.
 Three parts the mesh warp alone cannot show are painted: eyelids that close over the eyes
 (:mod:`.eyelids`, before the warp, in the portrait's frame), the inside of an open mouth
 (:mod:`.mouth`, after it), and eyes opened wider than the portrait's, which the warp does show.
+The brows are inked once at rest (:mod:`.brow_ink`), so the far side finds them.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ..errors import NoFaceError
 from ..expression import BROWS, LIDS_LOWER, LIDS_UPPER
 from ..landmarks import NUM_POINTS, FaceLandmarks
 from .base import AvatarFrame
+from .brow_ink import ink_brows
 from .crop import FaceCropper, crop_points
 from .eyelids import Eyelids
 from .mesh_warp import MeshWarp
@@ -82,6 +84,7 @@ class DefaultAvatar:
         photo = crop_points(face.points, box, size).astype(np.float64)
         self._mouth = MouthInterior(portrait, photo)  # the photo's own teeth, if it shows any
         self._image, self._rest = neutral_portrait(portrait, photo, neutralise)
+        self._image = ink_brows(self._image, self._rest)
         self._rest_centre = self._rest[RIGID].mean(axis=0)
         self._rest_scale = _spread(self._rest[RIGID])
         self._rest_angle = _roll(self._rest)
