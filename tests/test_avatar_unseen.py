@@ -23,10 +23,11 @@ from fingerprint_live.offline.clip_landmarks import extract_clip
 FRAMES = 150
 #: driver -> (mouth r floor, eye r floor) over its first FRAMES frames with a face. Measured
 #: 2026-12-05 (mouth, eyes): 129 0.946, 0.952 (main before issue 27: 0.898, 0.961); KristiNoem
-#: 0.947, 0.810 (main: 0.924, 0.741).
+#: 0.947, 0.810 (main: 0.924, 0.741). 2026-12-06, with the lids resting part-way down: 129
+#: 0.937, 0.961; KristiNoem 0.937, 0.928 (0.793 with the lids of RENDER_VERSION 5).
 FLOORS = {
     "more/Weizhi-Zhong+IP_LAP/test/template_video/129.mp4": (0.93, 0.92),
-    "styletalk/samples/source_video/video/KristiNoem.mp4": (0.93, 0.78),
+    "styletalk/samples/source_video/video/KristiNoem.mp4": (0.93, 0.88),
 }
 
 

@@ -24,7 +24,7 @@ from fingerprint_live.avatar.mouth import LOWER, UPPER
 from fingerprint_live.avatar.portrait import find_face, load_portrait
 from fingerprint_live.cli import main
 from fingerprint_live.errors import MediaError, NoFaceError
-from fingerprint_live.expression import BROWS, LIDS_LOWER, blinks, measures
+from fingerprint_live.expression import BROWS, LIDS_LOWER, LIDS_UPPER, blinks, measures
 from fingerprint_live.features import neutral_shape
 from fingerprint_live.landmarks import FaceLandmarks, LandmarkExtractor
 from fingerprint_live.media import iter_video
@@ -123,6 +123,40 @@ def test_a_drivers_blink_closes_the_avatars_eyes(name: str) -> None:
     assert seen >= 0.8 * total, f"{seen} of {total} driver blinks show on the avatar"
     r = pearson(eyes(driver), eyes(avatar))
     assert r >= 0.85, f"avatar eyes vs driver eyes: r = {r:.3f}"
+
+
+def lids_scaled(points: np.ndarray, factor: float) -> np.ndarray:
+    """``points`` with each eye's lids moved apart (factor > 1) or together about their middle."""
+    out = points.copy()
+    middle = (points[LIDS_UPPER] + points[LIDS_LOWER]) / 2
+    half = (points[LIDS_UPPER] - points[LIDS_LOWER]) / 2 * factor
+    out[LIDS_UPPER], out[LIDS_LOWER] = middle + half, middle - half
+    return out
+
+
+@pytest.mark.parametrize("name", ["astronaut", "mead_W015"])
+def test_small_eye_changes_read_both_ways(name: str) -> None:
+    """A driver's eye 5% wider or narrower than at neutral reads wider or narrower on the avatar.
+
+    Before 2026-12-06 a wider eye was drawn by the mesh alone, which MediaPipe hardly reads:
+    5% wider read +1.4% (astronaut) and +0.9% (MEAD still); now +8.3% and +6.2%, as the lids
+    rest part-way down and open from there.
+    """
+    landmarks = extract_clip(clip(TALKING))
+    neutral = neutral_shape(landmarks.points[landmarks.found])
+    read = []
+    with LandmarkExtractor(static=True) as extractor:
+        for factor in (1.0, 1.05, 0.95):
+            engine = DefaultAvatar(portrait_image(name), size=256)
+            engine.set_neutral(neutral)
+            face = FaceLandmarks(lids_scaled(neutral, factor).astype(np.float32), 1, 8, 8)
+            engine.render(np.zeros((8, 8, 3), np.uint8), FaceLandmarks(neutral, 1, 8, 8))
+            again = extractor.process(engine.render(np.zeros((8, 8, 3), np.uint8), face).image)
+            assert again.found
+            read.append(float(eyes(again.points[None])[0]))
+    rest, wider, narrower = read
+    assert wider > 1.03 * rest, f"5% wider reads {wider / rest - 1:+.1%}"
+    assert narrower < 0.97 * rest, f"5% narrower reads {narrower / rest - 1:+.1%}"
 
 
 @pytest.mark.slow

@@ -8,9 +8,10 @@ portrait's face, multiplied by each region's gain, and added to the portrait's f
 its own smile undone (``neutralise``); the head pose is applied on top, where rotating the 3D
 points and dropping ``z`` is what turns the head sideways.
 
-Three parts the mesh warp alone cannot show are painted: eyelids that close over the eyes
-(:mod:`.eyelids`, before the warp, in the portrait's frame), the inside of an open mouth
-(:mod:`.mouth`, after it), and eyes opened wider than the portrait's, which the warp does show.
+Two parts the mesh warp alone cannot show are painted: eyelids that close over the eyes and
+rest part-way down so that they can open too (:mod:`.eyelids`, before the warp, in the
+portrait's frame), and the inside of an open mouth (:mod:`.mouth`, after it). Eyes opened wider
+than the lids allow are widened by the warp.
 The brows are inked once at rest (:mod:`.brow_ink`), so the far side finds them.
 """
 
@@ -167,9 +168,10 @@ class DefaultAvatar:
     def _set_eyes(self, shape: np.ndarray, driver: np.ndarray) -> np.ndarray:
         """Place each portrait eye's lids by the driver's share of their neutral opening.
 
-        A closing eye keeps its open shape in the mesh (the lids are painted over it, as far as
-        makes it read as open as the driver's, and the closure is returned); an eye opened wider
-        than at neutral is opened by the mesh.
+        The eye keeps its open shape in the mesh and the lids are painted over it, as far as
+        makes it read as open as the driver's (the closure is returned); they rest part-way
+        down, so a wider eye raises them, and only an eye wider than the lids fully open is
+        opened by the mesh.
         Adding the driver's lid offsets instead would overshoot on a portrait with narrower
         eyes, the lids would cross, and a blink would show as an open eye again.
         """
@@ -178,7 +180,7 @@ class DefaultAvatar:
         gap_rest = np.linalg.norm(neutral[LIDS_UPPER] - neutral[LIDS_LOWER], axis=2).sum(axis=1)
         change = gap_now / np.maximum(gap_rest, 1e-6) - 1
         change += (self._gains.eyes - 1) * np.clip(change, -EYE_KNEE, EYE_KNEE)
-        wide = np.clip(1 + change, 1.0, MAX_OPEN)[:, None, None]
+        wide = np.clip(self._eyelids.beyond(1 + change), 1.0, MAX_OPEN)[:, None, None]
         middle = (shape[LIDS_UPPER] + shape[LIDS_LOWER]) / 2
         half = (self._rest[LIDS_UPPER] - self._rest[LIDS_LOWER]) / 2 * wide
         shape[LIDS_UPPER] = middle + half

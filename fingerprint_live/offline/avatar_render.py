@@ -23,7 +23,7 @@ from .clip_landmarks import ClipLandmarks, cached_landmarks, content_key, extrac
 #: Bumped when the default avatar changes what it renders (2: lids, mouth inside, own neutral;
 #: 4: larger lip parting, lid and brow motion; 5: inked brows; 3 was a lost attempt whose cache
 #: must not count).
-RENDER_VERSION = 5
+RENDER_VERSION = 6
 RENDER_SIZE = 256
 
 
