@@ -319,3 +319,38 @@ def test_animate_command_writes_a_readable_mp4(tmp_path: Path) -> None:
         assert (stream.width, stream.height) == (128, 128)
         assert round(float(stream.average_rate)) == 25
         assert sum(1 for _ in container.decode(stream)) == 74
+
+
+def _first_eye_opening(video: Path) -> float:
+    """The eyes' opening (share of their width) MediaPipe reads in a video's first frame."""
+    with LandmarkExtractor() as extractor:
+        face = extractor.process(next(iter_video(video)).image)
+    assert face.found
+    return float(measures(face.points[None])[0, 1:3].mean())
+
+
+@pytest.mark.slow
+def test_animate_takes_the_median_face_as_neutral_so_a_start_mid_blink_shows(
+        tmp_path: Path) -> None:
+    """A driver whose video starts with the eyes half shut (d14 from frame 16, mid-blink).
+
+    With the first face as neutral, the avatar starts with the portrait's open eyes, as if
+    half shut were the driver's rest; with the median face (the default), its eyes start
+    half shut too.
+    """
+    driver = tmp_path / "mid_blink.mp4"
+    with av.open(str(driver), mode="w") as out:
+        stream = out.add_stream("libx264", rate=30)  # d14 is 512x512 at 30 fps
+        stream.width, stream.height, stream.pix_fmt = 512, 512, "yuv420p"
+        for frame in islice(iter_video(clip(BLINKS)), 16, 56):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame.image, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    opening = {}
+    for neutral in ("median", "first"):
+        rendered = tmp_path / f"{neutral}.mp4"
+        assert main(["animate", "--driver", str(driver), "-o", str(rendered), "--neutral",
+                     neutral, "--quiet"]) == 0
+        opening[neutral] = _first_eye_opening(rendered)
+    assert opening["median"] < 0.8 * opening["first"], opening

@@ -3,6 +3,11 @@
 The same engines as a live call, fed one landmark pass per driver frame; useful to try a
 portrait or an engine before a call, and to make demo videos. Frames where the driver's face is
 not found repeat the last avatar frame, and the count is reported at the end.
+
+Offline the whole driver is known before the first frame is drawn, so the default engine takes
+the driver's median face as the neutral expression, as an enrollment gives it in a call: a
+driver who starts mid-sentence or mid-blink is not off for the whole clip. That needs the
+landmarks first (kept, 5.6 kB a frame) and the video decoded twice.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import argparse
 import statistics
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from fractions import Fraction
 from itertools import chain, islice
 from pathlib import Path
@@ -22,7 +28,8 @@ from fingerprint_live.avatar.portrait import load_portrait
 
 from ..atomic_write import atomic_path
 from ..errors import FingerprintError, NoFaceError
-from ..landmarks import LandmarkExtractor
+from ..features import neutral_shape
+from ..landmarks import FaceLandmarks, LandmarkExtractor
 from ..media import Frame, iter_video
 from ..progress import progress_bar
 from . import output_path
@@ -37,7 +44,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "animate",
         help="animate a portrait with the motion of a driver video",
         description="Animate a portrait with the face motion of a driver video and write an "
-        "MP4 (H.264) at the driver's frame rate. The first frame with a face is the neutral pose.",
+        "MP4 (H.264) at the driver's frame rate. The first frame with a face gives the neutral "
+        "head pose; the neutral expression is the driver's median face (default engine) or the "
+        "first face (--neutral first, and FOMM).",
     )
     parser.add_argument("--driver", type=Path, required=True, help="video of the driving face")
     parser.add_argument("--avatar", type=Path, default=None,
@@ -46,6 +55,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     add_engine_arguments(parser)
     parser.add_argument("--size", type=int, default=256,
                         help="output side in pixels for the default engine (FOMM is 256)")
+    parser.add_argument("--neutral", choices=("median", "first"), default="median",
+                        help="the driver's neutral expression: its median face over the whole "
+                        "video (default; the default engine only) or its first face")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -56,6 +68,13 @@ def run(args: argparse.Namespace) -> int:
     output = output_path(args.output, "output video")
     portrait = load_portrait(args.avatar)
     engine = make_engine(args, portrait)
+    faces = None
+    if args.neutral == "median" and hasattr(engine, "set_neutral"):
+        faces = _landmarks(args.driver, args.quiet)
+        found = [face.points for face in faces if face.found]
+        if not found:
+            raise _no_face(args.driver, len(faces))
+        engine.set_neutral(neutral_shape(np.stack(found)))
     frames = iter_video(args.driver)
     head = list(islice(frames, 10))
     rate = _frame_rate(head)
@@ -64,21 +83,43 @@ def run(args: argparse.Namespace) -> int:
     # holds no face) leaves no playable part behind, and an older output stays as it was.
     start = time.perf_counter()
     with atomic_path(output) as partial:
-        with LandmarkExtractor() as extractor, _Writer(partial, engine.size, rate) as writer:
-            for frame in progress_bar(chain(head, frames), desc="animate", unit="frame",
-                                      quiet=args.quiet):
-                result = engine.render(frame.image, extractor.process(frame.image))
+        with _Writer(partial, engine.size, rate) as writer:
+            for frame, face in _driven(progress_bar(chain(head, frames), desc="animate",
+                                                    unit="frame", quiet=args.quiet), faces):
+                result = engine.render(frame.image, face)
                 writer.write(result.image)
                 total += 1
                 held += result.held
         if held == total:  # a still portrait is not an animation
-            raise NoFaceError(f"{args.driver}: no face was found in any of its {total} frames, "
-                              "so nothing moves the avatar; use a video of a face seen from the "
-                              "front.")
+            raise _no_face(args.driver, total)
     seconds = time.perf_counter() - start
     print(f"wrote {output}: {total} frames at {float(rate):.2f} fps (made at "
           f"{total / seconds:.1f} fps), {held} held for lack of a face", file=sys.stderr)
     return 0
+
+
+def _driven(frames: Iterable[Frame], faces: list[FaceLandmarks] | None
+            ) -> Iterator[tuple[Frame, FaceLandmarks]]:
+    """Each driver frame with its face: from the first pass when kept, else found now."""
+    if faces is not None:
+        yield from zip(frames, faces, strict=False)  # the same file, decoded the same way
+        return
+    with LandmarkExtractor() as extractor:
+        for frame in frames:
+            yield frame, extractor.process(frame.image)
+
+
+def _no_face(driver: Path, frames: int) -> NoFaceError:
+    return NoFaceError(f"{driver}: no face was found in any of its {frames} frames, so nothing "
+                       "moves the avatar; use a video of a face seen from the front.")
+
+
+def _landmarks(driver: Path, quiet: bool) -> list[FaceLandmarks]:
+    """One landmark pass over the whole driver, kept for the rendering pass."""
+    with LandmarkExtractor() as extractor:
+        return [extractor.process(frame.image)
+                for frame in progress_bar(iter_video(driver), desc="landmarks", unit="frame",
+                                          quiet=quiet)]
 
 
 def _frame_rate(head: list[Frame]) -> Fraction:
