@@ -5,8 +5,9 @@ expressions, strong head poses), none of them used by earlier tuning of the avat
 the ten-clip benchmark (``avatar_fidelity.py``). They are split once, by hand and before any result,
 into two halves matched by kind: constants are tuned on ``tune`` only; ``held-out`` is only
 ever reported. Each driver's first ``MAX_FRAMES`` frames with a face drive the avatar at
-256x256 from the driver's median face as neutral (what an enrollment gives the live avatar;
-``--neutral first`` takes the first face instead, as ``fingerprint-live animate`` does), and
+256x256 from the driver's median face as neutral (what an enrollment gives the live avatar,
+and ``fingerprint-live animate`` takes since 2026-12-06; ``--neutral first`` takes the first
+face instead, as ``animate --neutral first`` and the FOMM engine do), and
 ``fingerprint_live.offline.avatar_fidelity`` measures what MediaPipe finds again.
 
     PYTHONPATH=. python benchmarks/avatar_unseen.py --split held-out \\
