@@ -13,12 +13,12 @@ import time
 from itertools import islice
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 import pytest
 from live_helpers import GENUINE, MEAD, OTHER_FACE, is_slate
 from shared_data import clip
+from video_helpers import write_video
 
 from fingerprint_live.appearance import CheckSchedule
 from fingerprint_live.avatar.default_avatar import DefaultAvatar
@@ -38,21 +38,6 @@ from fingerprint_live.verifier import StreamingVerifier
 OTHER_M030 = [MEAD.format("M030", e) for e in ("happy_level3_001", "neutral_level1_001",
                                                "sad_level3_001", "surprised_level3_001")] + [
     "eamm/test/crop/M030_sad_3_001.mp4", "spectre/MEAD/M030_level_3_angry_016.mp4"]
-
-
-def write_video(frames, path: Path, rate: int = 25) -> Path:
-    """RGB frames as an H.264 MP4."""
-    frames = iter(frames)
-    first = next(frames)
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=rate)
-        stream.height, stream.width = (s // 2 * 2 for s in first.shape[:2])
-        stream.pix_fmt = "yuv420p"
-        for image in [first, *frames]:
-            image = np.ascontiguousarray(image[:stream.height, :stream.width])
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-        out.mux(stream.encode(None))
-    return path
 
 
 def stream_states(enrollment, embedder, faces, descriptor, videos: list[Path]) -> list:

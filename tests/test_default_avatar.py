@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 import pytest
 from shared_data import clip
+from video_helpers import write_video
 
 from fingerprint_live.avatar.brow_ink import BAND, BROWS_LOWER, INK, ink_brows
 from fingerprint_live.avatar.default_avatar import DefaultAvatar
@@ -338,15 +339,8 @@ def test_animate_takes_the_median_face_as_neutral_so_a_start_mid_blink_shows(
     half shut were the driver's rest; with the median face (the default), its eyes start
     half shut too.
     """
-    driver = tmp_path / "mid_blink.mp4"
-    with av.open(str(driver), mode="w") as out:
-        stream = out.add_stream("libx264", rate=30)  # d14 is 512x512 at 30 fps
-        stream.width, stream.height, stream.pix_fmt = 512, 512, "yuv420p"
-        for frame in islice(iter_video(clip(BLINKS)), 16, 56):
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame.image, format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
+    driver = write_video((frame.image for frame in islice(iter_video(clip(BLINKS)), 16, 56)),
+                         tmp_path / "mid_blink.mp4", rate=30)  # d14 is 512x512 at 30 fps
     opening = {}
     for neutral in ("median", "first"):
         rendered = tmp_path / f"{neutral}.mp4"
