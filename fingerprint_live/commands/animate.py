@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     output = output_path(args.output, "output video")
     portrait = load_portrait(args.avatar)
     engine = make_engine(args, portrait)
+    start = time.perf_counter()  # the rate reported covers the landmark pass too
     faces = None
     if args.neutral == "median" and hasattr(engine, "set_neutral"):
         faces = _landmarks(args.driver, args.quiet)
@@ -81,7 +82,6 @@ def run(args: argparse.Namespace) -> int:
     total = held = 0
     # Written beside the output and renamed at the end: a driver that breaks half-way (or
     # holds no face) leaves no playable part behind, and an older output stays as it was.
-    start = time.perf_counter()
     with atomic_path(output) as partial:
         with _Writer(partial, engine.size, rate) as writer:
             for frame, face in _driven(progress_bar(chain(head, frames), desc="animate",
