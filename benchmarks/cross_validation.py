@@ -105,9 +105,9 @@ def held_out_scores(fold: Path, kinds: list[str]) -> dict[str, tuple[np.ndarray,
             scored, _ = embed_clips(read_manifest(fold / "test.csv"), embedder, None, True, view,
                                     descriptor)
             signal = Signal.APPEARANCE if kind == "appearance" else Signal.MOTION
-            genuine, impostor = comparison_scores(scored, signal, embedder.info.model_id,
+            genuine, impostor = comparison_scores(scored, signal, embedder.info,
                                                   descriptor and descriptor.info.model_id,
-                                                  branches=embedder.info.branches, view=view)
+                                                  view=view)
             np.savez(cache, genuine=genuine, impostor=impostor)
         with np.load(cache) as data:
             out[kind] = (data["genuine"], data["impostor"])

@@ -45,7 +45,7 @@ def call(owner: Scored, face_of: Scored, motion_of: Scored, embedder: Embedder,
          descriptor: FaceDescriptor):
     """Play ``motion_of``'s landmarks with ``face_of``'s descriptors through the camera-side
     check enrolled from ``owner``; what the call may add."""
-    enrollment = owner.enrollment(embedder.info.model_id, descriptor.info.model_id)
+    enrollment = owner.enrollment(embedder.info, descriptor.info.model_id)
     harvest = CallHarvest.of(embedder.info)
     verifier = StreamingVerifier(enrollment, embedder, appearance=descriptor.info,
                                  harvest=harvest)

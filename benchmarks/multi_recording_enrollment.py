@@ -42,7 +42,7 @@ MAX_COMBINATIONS = 40
 def score(enrolled: list[tuple[np.ndarray, np.ndarray | None]], probe: np.ndarray,
           mix: tuple[float, ...], view: str) -> float:
     """The verifier's score: the probe's windows against the enrollment of the recordings."""
-    return float(enrollment_of(enrolled, "").motion_scores(probe, mix, view).mean())
+    return float(enrollment_of(enrolled, None).motion_scores(probe, mix, view).mean())
 
 
 def fold_scores(fold: Path, view: str) -> dict[int, list[tuple[str, str, float]]]:

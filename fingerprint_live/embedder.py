@@ -34,6 +34,14 @@ class ModelInfo:
     #: Each branch's weight in a window's score, by view (fitted on held-out identities with
     #: the calibration: what the avatar keeps of each space differs from what a camera shows).
     mixes: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    #: What an enrollment part of each view with a centre of its own is bound to: the
+    #: network, both centres, and what the view's centre was fitted on (for ``avatar``, the
+    #: default avatar's render version). A view without one is bound to ``model_id``.
+    view_ids: dict[str, str] = field(default_factory=dict)
+
+    def view_id(self, view: str) -> str:
+        """The id the enrollment's part for ``view`` must carry."""
+        return self.view_ids.get(view, self.model_id)
 
     @property
     def branches(self) -> int:
@@ -54,11 +62,14 @@ class ModelInfo:
         return self.calibrations[view]
 
 
-def model_id(onnx_blob: bytes, center: np.ndarray | None) -> str:
-    """sha256 of the network and its embedding centre: what an enrollment is bound to."""
+def model_id(onnx_blob: bytes, center: np.ndarray | None, *view: np.ndarray | str) -> str:
+    """sha256 of the network and its embedding centre: what an enrollment is bound to. A view
+    with a centre of its own adds that centre and what it was fitted on (``view``)."""
     digest = hashlib.sha256(onnx_blob)
     if center is not None:
         digest.update(center.astype("<f4").tobytes())
+    for part in view:
+        digest.update(part.encode() if isinstance(part, str) else part.astype("<f4").tobytes())
     return digest.hexdigest()
 
 
@@ -77,8 +88,11 @@ class Embedder:
     embedding of the training people's clips rendered through the default avatar): windows seen
     through the avatar are shifted as a whole by the rendering, and taking that shift out lets
     them be compared with an enrollment made from the camera. Only the camera's centre is part
-    of the model id (enrollments are made from the camera); a view's centre, like its
-    calibration, is fitted on held-out folds' training people (benchmarks/cross_validation.py).
+    of the model id; an enrollment's part seen in a view with a centre of its own (the avatar
+    part) is bound to ``info.view_id(view)``, which adds that centre and what it was fitted on,
+    so refitting it, or changing the avatar, makes that part stale rather than silently wrong.
+    A view's centre, like its calibration, is fitted on held-out folds' training people
+    (benchmarks/cross_validation.py).
     """
 
     def __init__(self, model_dir: str | Path | None = None, device: str = "auto",
@@ -137,6 +151,9 @@ class Embedder:
                           for view, c in (meta.get("calibration") or {}).items()},
             meta=meta,
             mixes=mixes,
+            view_ids={view: model_id(blob, self._center, c,
+                                     str((meta.get("view_fitted_on") or {}).get(view, "")))
+                      for view, c in self._view_centers.items()},
         )
 
     def embed_clip(self, times: np.ndarray, points: np.ndarray,

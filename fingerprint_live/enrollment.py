@@ -26,7 +26,9 @@ sees only the avatar. The public key (the owner's, for signed verdicts) is publi
 The ``avatar`` part holds the same recordings' motion as the far side sees it: rendered through
 the owner's avatar portrait (``portrait`` names it) and found again, embedded with the avatar
 view's centre. A receiver compares the avatar it sees with both parts (BENCHMARKS.md: this
-scores better than either alone).
+scores better than either alone). Its ``model_id`` is the model's avatar view id
+(``ModelInfo.view_id``), which also covers that centre and the default avatar's render version,
+so a receiver refuses a part made with another avatar instead of scoring against it.
 
 The digest catches any corrupted or edited byte. It is an integrity check, not a signature:
 someone who can write the file can also rewrite the digest, so keep the file where only the
@@ -201,7 +203,6 @@ class Enrollment:
         avatar = self.avatar
         if avatar is not None and (sum(s.avatar_windows for s in self.segments)
                                    != len(avatar.vectors)
-                                   or avatar.model_id != self.motion.model_id
                                    or avatar.vectors.shape[1] != self.motion.vectors.shape[1]):
             raise EnrollmentError("the enrollment's avatar part does not match its motion "
                                   "part; enroll again.")
@@ -262,16 +263,26 @@ class Enrollment:
         return "this enrollment holds no face descriptors; enroll again with this version."
 
     def check_models(self, motion_id: str, appearance_id: str | None = None,
-                     dimensions: tuple[int, int] = (0, 0)) -> None:
+                     dimensions: tuple[int, int] = (0, 0), avatar_id: str | None = None,
+                     ) -> None:
         """Refuse an enrollment made by other models than the ones in use.
 
         ``dimensions`` (motion, appearance; 0: unchecked) also catches vectors of the wrong
-        size behind a matching id, which only an edited file can have.
+        size behind a matching id, which only an edited file can have. ``avatar_id`` (the
+        model's ``view_id("avatar")``), given where the avatar part is scored (the receiver),
+        refuses an avatar part made with another avatar or avatar view centre, which would
+        score the avatar against a part no longer comparable with it.
         """
         if self.motion.model_id != motion_id:
             raise EnrollmentError(
                 f"made with another motion model ({self.motion.model_id[:12]}...) than the one "
                 f"in use ({motion_id[:12]}...); enroll again with this model.")
+        if avatar_id is not None and self.avatar is not None and self.avatar.model_id != avatar_id:
+            raise EnrollmentError(
+                "its avatar part (the owner's motion as the far side sees it) was made with "
+                "another version of the default avatar or of the avatar view's centre than the "
+                "one in use; enroll again with this version (`fingerprint-live enroll`), then "
+                "export the receiver's copy again.")
         if (appearance_id is not None and self.appearance is not None
                 and self.appearance.model_id != appearance_id):
             raise EnrollmentError(
@@ -327,8 +338,9 @@ class Enrollment:
 
     @classmethod
     def load(cls, path: str | Path, motion_id: str | None = None,
-             appearance_id: str | None = None) -> Enrollment:
-        """Read and check a file; with model ids, refuse one made by other models."""
+             appearance_id: str | None = None, avatar_id: str | None = None) -> Enrollment:
+        """Read and check a file; with model ids, refuse one made by other models
+        (:meth:`check_models`)."""
         path = Path(path)
         if not path.is_file():
             raise EnrollmentError(f"{path}: no such enrollment file; create one with "
@@ -338,7 +350,7 @@ class Enrollment:
         try:
             enrollment = cls.from_bytes(path.read_bytes())
             if motion_id is not None:
-                enrollment.check_models(motion_id, appearance_id)
+                enrollment.check_models(motion_id, appearance_id, avatar_id=avatar_id)
         except EnrollmentError as exc:
             raise EnrollmentError(f"{path}: {exc}") from exc
         return enrollment

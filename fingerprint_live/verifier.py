@@ -122,7 +122,8 @@ class StreamingVerifier:
             raise ValueError("the appearance signal needs the face descriptor's card")
         uses_face = Signal.APPEARANCE in self.signals
         enrollment.check_models(info.model_id, appearance.model_id if uses_face else None,
-                                (info.dimension, appearance.dimension if uses_face else 0))
+                                (info.dimension, appearance.dimension if uses_face else 0),
+                                info.view_id("avatar") if cfg.view == "avatar" else None)
         self.enrollment, self.embedder, self.on_event = enrollment, embedder, on_event
         self.harvest = harvest
         if cfg.setting is not None and (cfg.setting not in RECEIVER_SETTINGS

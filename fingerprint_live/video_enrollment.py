@@ -86,7 +86,7 @@ def build_enrollment(videos: Sequence[str | Path], embedder: Embedder,
                       appearance, neutral=neutral_shape(np.concatenate(shapes)).astype(np.float32),
                       segments=tuple(replace(s, avatar_windows=len(r))
                                      for s, r in zip(segments, rendered, strict=True)),
-                      avatar=(Vectors(embedder.info.model_id, np.concatenate(rendered))
+                      avatar=(Vectors(embedder.info.view_id("avatar"), np.concatenate(rendered))
                               if any(len(r) for r in rendered) else None),
                       portrait=portrait_id(load_portrait() if portrait is None else portrait))
 

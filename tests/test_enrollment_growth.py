@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 
 import numpy as np
@@ -11,14 +12,16 @@ from shared_data import clip
 
 from fingerprint_live.cli import main as cli
 from fingerprint_live.embedder import Embedder
-from fingerprint_live.enrollment import Enrollment, Segment
+from fingerprint_live.enrollment import Enrollment, Segment, Vectors
 from fingerprint_live.errors import EnrollmentError
 from fingerprint_live.face_descriptor import FaceDescriptor
 from fingerprint_live.growth import Addition, CallHarvest, GrowthPolicy, grow
+from fingerprint_live.model_files import model_dir
 from fingerprint_live.offline.clip_descriptors import clip_descriptors
 from fingerprint_live.offline.clip_landmarks import extract_clip
 from fingerprint_live.offline.clip_stream import play
-from fingerprint_live.verifier import StreamingVerifier
+from fingerprint_live.offline.view_center import FITTED_ON
+from fingerprint_live.verifier import StreamingVerifier, VerifierConfig
 from fingerprint_live.video_enrollment import build_enrollment, recording_addition
 
 # Fei-Fei Li at three different talks: enroll from one, grow with another, probe the third.
@@ -147,6 +150,39 @@ def test_the_receivers_copy_holds_no_face_and_is_checked_like_the_full_file(
     with pytest.raises(EnrollmentError, match="motion part alone"):
         Enrollment(copy.motion, owner.appearance, kind="receiver")
     assert cli(["export", str(full), "-o", str(full)]) == 2  # would overwrite the full file
+
+
+def test_an_avatar_part_made_with_another_avatar_is_refused_where_it_is_scored(
+        owner: Enrollment, embedder: Embedder, descriptor: FaceDescriptor, tmp_path) -> None:
+    """An enrollment made before the default avatar or the avatar view's centre changed holds
+    an avatar part the receiver can no longer compare the avatar with: the receiver and
+    ``export`` refuse it and say to enroll again; the camera side, which never scores that part,
+    still verifies with it."""
+    # the shipped centre was fitted on what the default avatar renders now
+    card = json.loads((model_dir() / "embedder.json").read_text())
+    assert card["view_fitted_on"]["avatar"] == FITTED_ON["avatar"]
+    assert owner.avatar.model_id == embedder.info.view_id("avatar") != embedder.info.model_id
+    receiver = VerifierConfig(view="avatar")
+    StreamingVerifier(owner.receiver_copy(), embedder, receiver)  # made now: accepted
+    # the same model with its avatar centre fitted on an older avatar's renders
+    old_model = tmp_path / "model"
+    shutil.copytree(model_dir(), old_model)
+    card["view_fitted_on"]["avatar"] = "default avatar, render 5"
+    (old_model / "embedder.json").write_text(json.dumps(card))
+    old_info = Embedder(old_model).info
+    assert old_info.model_id == embedder.info.model_id  # the camera part's binding is unchanged
+    stale = [replace(owner, avatar=Vectors(old_info.view_id("avatar"), owner.avatar.vectors)),
+             # files made before the avatar part had its own binding carry the motion id
+             replace(owner, avatar=Vectors(owner.motion.model_id, owner.avatar.vectors))]
+    for old in stale:
+        with pytest.raises(EnrollmentError, match="avatar part .* enroll again"):
+            StreamingVerifier(old.receiver_copy(), embedder, receiver)
+        StreamingVerifier(old, embedder, appearance=descriptor.info)  # the camera side
+    full, copy_path = tmp_path / "old.fpe", tmp_path / "old-receiver.fpe"
+    stale[0].save(full)
+    with pytest.raises(EnrollmentError, match="avatar part"):
+        Enrollment.load(full, embedder.info.model_id, avatar_id=embedder.info.view_id("avatar"))
+    assert cli(["export", str(full), "-o", str(copy_path)]) == 2 and not copy_path.exists()
 
 
 def test_a_version_2_file_is_still_read(owner: Enrollment, tmp_path) -> None:

@@ -34,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
         raise EnrollmentError("the receiver's copy would overwrite the full enrollment; "
                               "choose another output file.")
     embedder = Embedder(args.model)
-    copy = Enrollment.load(args.enrollment, embedder.info.model_id).receiver_copy()
+    copy = Enrollment.load(args.enrollment, embedder.info.model_id,
+                           avatar_id=embedder.info.view_id("avatar")).receiver_copy()
     copy.save(args.output)
     summary = {"output": args.output, "windows": len(copy.motion.vectors),
                "seconds": round(copy.seconds, 1), "public_key": copy.public_key is not None,

@@ -79,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
         from ..embedder import Embedder
         from ..pool.enrollments import load_folder
 
-        enrollments = load_folder(args.enrollments, Embedder().info.model_id)
+        info = Embedder().info
+        enrollments = load_folder(args.enrollments, info.model_id, info.view_id("avatar"))
     asyncio.run(_check_janus(args.janus, args.room))
     ray = _ray(args)
     from ..pool.actor import start_workers

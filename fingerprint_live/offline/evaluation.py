@@ -31,7 +31,7 @@ import numpy as np
 
 from ..appearance import CheckSchedule
 from ..decision import Signal, State
-from ..embedder import Embedder
+from ..embedder import Embedder, ModelInfo
 from ..enrollment import Enrollment, Segment, Vectors
 from ..errors import FingerprintError
 from ..face_descriptor import DescriptorInfo, FaceDescriptor
@@ -55,16 +55,19 @@ ENROLLED_FROM = ("camera", "avatar", "camera+avatar")
 PRODUCT_ENROLLMENT = {"camera": "camera", "avatar": "camera+avatar"}
 
 
-def enrollment_of(parts: list[tuple[np.ndarray, np.ndarray | None]], model_id: str,
+def enrollment_of(parts: list[tuple[np.ndarray, np.ndarray | None]], info: ModelInfo | None,
                   appearance: Vectors | None = None) -> Enrollment:
     """An enrollment from the windows of one or more recordings, each ``(motion windows,
-    avatar-part windows or None)``, as ``enroll`` makes it from several videos."""
+    avatar-part windows or None)``, as ``enroll`` makes it from several videos, bound to the
+    motion model ``info`` (None: to none, for scoring alone)."""
     rendered = [a for _, a in parts if a is not None]
     return Enrollment(
-        Vectors(model_id, np.concatenate([m for m, _ in parts])), appearance,
+        Vectors(info.model_id if info else "", np.concatenate([m for m, _ in parts])),
+        appearance,
         segments=tuple(Segment("", len(m), avatar_windows=0 if a is None else len(a))
                        for m, a in parts),
-        avatar=Vectors(model_id, np.concatenate(rendered)) if rendered else None)
+        avatar=(Vectors(info.view_id("avatar") if info else "", np.concatenate(rendered))
+                if rendered else None))
 
 
 @dataclass
@@ -82,12 +85,12 @@ class Scored:
     def enrolled_parts(self) -> tuple[np.ndarray, np.ndarray | None]:
         return (self.embeddings, None) if self.enrolled is None else self.enrolled
 
-    def enrollment(self, model_id: str, descriptor_id: str | None = None) -> Enrollment:
-        """An enrollment from this clip alone."""
+    def enrollment(self, info: ModelInfo, descriptor_id: str | None = None) -> Enrollment:
+        """An enrollment from this clip alone, bound to the motion model ``info``."""
         appearance = None
         if descriptor_id is not None and self.descriptors is not None:
             appearance = Vectors(descriptor_id, self.descriptors.vectors)
-        return enrollment_of([self.enrolled_parts], model_id, appearance)
+        return enrollment_of([self.enrolled_parts], info, appearance)
 
     def describe(self, i: int, face: FaceLandmarks) -> np.ndarray | None:
         """The cached descriptor of frame ``i``, if the clip has one (for ``clip_stream``)."""
@@ -147,8 +150,8 @@ def pair_scores(scored: list[Scored], signals: str, embedder: Embedder,
     Same performance: a real clip and a synthetic one of the same identity, which the data's
     README says share motion frame for frame; they are reported apart.
     """
-    model_id = embedder.info.model_id
-    enrollments = [s.enrollment(model_id, appearance and appearance.model_id) for s in scored]
+    enrollments = [s.enrollment(embedder.info, appearance and appearance.model_id)
+                   for s in scored]
     mix = embedder.info.mix(view)
     if signals == "motion":
         S = np.array([[float(e.motion_scores(s.embeddings, mix, view).mean()) for s in scored]
@@ -270,7 +273,7 @@ def run_takeover(scored: list[Scored], stream: Takeover, embedder: Embedder,
     uses_face = Signal.APPEARANCE in (config.signals or ())
     events = []
     verifier = StreamingVerifier(
-        scored[stream.enrolled].enrollment(embedder.info.model_id,
+        scored[stream.enrolled].enrollment(embedder.info,
                                            appearance.model_id if uses_face else None),
         embedder, config, events.append, appearance if uses_face else None)
     schedule, fps = CheckSchedule(), embedder.info.fps
@@ -343,9 +346,9 @@ def detected_within(lasting: list[tuple[float, float | None]], horizon: float) -
             "streams": len(long_enough)}
 
 
-def comparison_scores(scored: list[Scored], signal: Signal, model_id: str,
+def comparison_scores(scored: list[Scored], signal: Signal, info: ModelInfo,
                       descriptor_id: str | None = None, max_impostor: int = 200_000,
-                      seed: int = 0, branches: int = 1, view: str = "camera",
+                      seed: int = 0, view: str = "camera",
                       ) -> tuple[np.ndarray, np.ndarray]:
     """Raw per-observation scores of genuine and impostor comparisons, for calibration.
 
@@ -361,11 +364,11 @@ def comparison_scores(scored: list[Scored], signal: Signal, model_id: str,
     for a, sa in enumerate(scored):
         if signal is Signal.APPEARANCE and sa.clip.kind != "real":
             continue
-        enrollment = sa.enrollment(model_id, descriptor_id)
+        enrollment = sa.enrollment(info, descriptor_id)
         for b, sb in enumerate(scored):
             if a == b or sa.clip.kind != sb.clip.kind:
                 continue
-            values = (enrollment.branch_scores(sb.embeddings, branches, view)
+            values = (enrollment.branch_scores(sb.embeddings, info.branches, view)
                       if signal is Signal.MOTION
                       else enrollment.appearance_distances(sb.descriptors.vectors))
             (genuine if sa.clip.identity == sb.clip.identity else impostor).append(values)

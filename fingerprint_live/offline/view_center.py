@@ -18,8 +18,13 @@ import numpy as np
 from ..embedder import Embedder
 from ..errors import FingerprintError
 from ..progress import progress_bar
+from .avatar_render import RENDER_VERSION
 from .evaluation import VIEWS
 from .manifest import Clip
+
+#: What a view's clips are made with, recorded beside its centre (``view_fitted_on``): it is
+#: part of the id an enrollment's part for the view is bound to (``ModelInfo.view_id``).
+FITTED_ON = {"avatar": f"default avatar, render {RENDER_VERSION}"}
 
 
 def fit_view_center(model_dir: str | Path, clips: list[Clip], view: str = "avatar",
@@ -45,5 +50,6 @@ def fit_view_center(model_dir: str | Path, clips: list[Clip], view: str = "avata
     meta = json.loads(meta_path.read_text())
     meta["view_centers"] = {**meta.get("view_centers", {}),
                             view: [round(float(v), 6) for v in center]}
+    meta["view_fitted_on"] = {**meta.get("view_fitted_on", {}), view: FITTED_ON.get(view, "")}
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     return center

@@ -90,7 +90,8 @@ class StreamChecker:
         a = check.assignment
         try:
             enrollment = Enrollment.from_bytes(a.enrollment)
-            enrollment.check_models(self.embedder.info.model_id)
+            info = self.embedder.info
+            enrollment.check_models(info.model_id, avatar_id=info.view_id("avatar"))
             await self.start()
             attestation = check.attestation = (
                 None if enrollment.public_key is None else ReceiverAttestation(

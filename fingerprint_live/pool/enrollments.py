@@ -10,9 +10,10 @@ from ..enrollment import Enrollment
 from ..errors import EnrollmentError
 
 
-def load_folder(folder: str | Path, motion_id: str) -> dict[str, bytes]:
+def load_folder(folder: str | Path, motion_id: str, avatar_id: str | None = None,
+                ) -> dict[str, bytes]:
     """``{name: file bytes}`` of every ``*.fpe`` in ``folder``, each checked against the motion
-    model ``motion_id``."""
+    model ``motion_id`` (and its avatar part against ``avatar_id``, the model's avatar view)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise EnrollmentError(f"{folder}: no such enrollment folder.")
@@ -22,6 +23,6 @@ def load_folder(folder: str | Path, motion_id: str) -> dict[str, bytes]:
                               "publisher's display name) in the folder.")
     found = {}
     for path in files:
-        Enrollment.load(path, motion_id)  # EnrollmentError names the file and says why
+        Enrollment.load(path, motion_id, avatar_id=avatar_id)  # names the file, says why
         found[path.stem] = path.read_bytes()
     return found

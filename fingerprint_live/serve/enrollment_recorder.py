@@ -98,7 +98,8 @@ class EnrollmentRecorder:
                                 neutral=neutral_shape(points).astype(np.float32),
                                 segments=(Segment("live camera", len(emb), secs,
                                                   avatar_windows=len(seen)),),
-                                avatar=Vectors(model, seen) if len(seen) else None,
+                                avatar=(Vectors(self.embedder.info.view_id("avatar"), seen)
+                                        if len(seen) else None),
                                 portrait=portrait_id(self.portrait if self.portrait is not None
                                                      else load_portrait()))
         except FingerprintError as exc:
