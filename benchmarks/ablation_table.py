@@ -52,6 +52,9 @@ def paired_pools(runs: list[dict], other: list[dict]) -> tuple[tuple[np.ndarray,
 
 
 def view_row(runs: list[dict], base: list[dict] | None) -> dict:
+    """A view's pooled AUC and folds; against ``base``, the paired change and where it comes
+    from (``by_person``: each person's mean change of their cross-recording genuine scores, and
+    the impostor scores' mean change)."""
     g, i, gi, ii = pooled_pairs(runs)
     row = {"auc": summary(g, i)["auc"], "auc_95": bootstrap_auc(g, i, gi, ii),
            "folds": [r["cross_recording"]["auc"] for r in runs]}
@@ -59,6 +62,11 @@ def view_row(runs: list[dict], base: list[dict] | None) -> dict:
         _, (bg, bi), _, _ = paired_pools(runs, base)
         row["gain"] = row["auc"] - summary(bg, bi)["auc"]
         row["gain_95"] = bootstrap_auc_gain((bg, bi), (g, i), gi, ii)
+        row["by_person"] = {
+            "impostor_change": float(np.mean(i - bi)),
+            "genuine_change": {str(p): {"pairs": int((gi == p).sum()),
+                                        "change": float(np.mean(g[gi == p] - bg[gi == p]))}
+                               for p in np.unique(gi)}}
     return row
 
 
