@@ -64,31 +64,27 @@ def fold_rows(fold: Path, weights: bool = False) -> dict[str, Rows]:
         if all(len(v) for v in e.values()):
             clips.append(clip)
             emb.append(e)
-    rows: dict[str, list] = {}
-    for name, parts in ENROLLMENTS.items():
-        enrolled = [Enrollment(Vectors("", np.concatenate([e[p] for p in parts]))) for e in emb]
-        for probe, key in PROBES.items():
-            out = rows.setdefault(f"{name}/{probe}", [])
-            for a, (ca, ea) in enumerate(zip(clips, enrolled, strict=True)):
-                for b, cb in enumerate(clips):
-                    same = ca.identity == cb.identity
-                    if a == b or (same and ca.kind != cb.kind):  # one performance, two faces
-                        continue
-                    out.append((ca.identity, cb.identity,
-                                float(ea.motion_scores(emb[b][key], mix).mean())))
+    ways = {f"{name}/{probe}": ([Enrollment(Vectors("", np.concatenate([e[p] for p in parts])))
+                                 for e in emb], key)
+            for name, parts in ENROLLMENTS.items() for probe, key in PROBES.items()}
     if weights:
         branches = embedder.info.branches
         for w in itertools.product(WEIGHTS, repeat=branches):
             share = np.repeat(w, embedder.info.dimension // branches)
-            enrolled = [Enrollment(Vectors("", ((1 - share) * e[("camera", "camera")].mean(0)
-                                                + share * e[("avatar", "avatar")].mean(0))[None]))
-                        for e in emb]
-            rows[f"weight/{w}"] = [
-                (ca.identity, cb.identity,
-                 float(ea.motion_scores(emb[b][PROBES["avatar_centre"]], mix).mean()))
-                for a, (ca, ea) in enumerate(zip(clips, enrolled, strict=True))
-                for b, cb in enumerate(clips)
-                if a != b and (ca.identity != cb.identity or ca.kind == cb.kind)]
+            ways[f"weight/{w}"] = ([Enrollment(Vectors("", (
+                (1 - share) * e[("camera", "camera")].mean(0)
+                + share * e[("avatar", "avatar")].mean(0))[None])) for e in emb],
+                PROBES["avatar_centre"])
+    rows: dict[str, Rows] = {}
+    for way, (enrolled, key) in ways.items():
+        out = rows[way] = []
+        for a, (ca, ea) in enumerate(zip(clips, enrolled, strict=True)):
+            for b, cb in enumerate(clips):
+                same = ca.identity == cb.identity
+                if a == b or (same and ca.kind != cb.kind):  # one performance, two faces
+                    continue
+                out.append((ca.identity, cb.identity,
+                            float(ea.motion_scores(emb[b][key], mix).mean())))
     return rows
 
 
