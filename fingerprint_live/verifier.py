@@ -52,8 +52,8 @@ SIGNAL_SETS = {"motion": (Signal.MOTION,), "appearance": (Signal.APPEARANCE,),
 
 DECISIONS = {
     (Signal.MOTION, Signal.APPEARANCE): DecisionConfig(
-        accept=1.0, reject=3.0, motion_weight=0.1, motion_bounds=(-6.0, 2.0),
-        appearance_bounds=(-8.0, 6.0), motion_floor=1.0),
+        accept=1.0, reject=4.0, motion_weight=0.1, motion_bounds=(-4.0, 2.0),
+        appearance_bounds=(-8.0, 4.0), motion_floor=1.0),
     (Signal.MOTION,): DecisionConfig(accept=0.5, reject=4.0, motion_weight=0.2,
                                      motion_bounds=(-4.0, 4.0), motion_floor=0.5),
     (Signal.APPEARANCE,): DecisionConfig(accept=1.0, reject=4.0, appearance_bounds=(-8.0, 4.0)),

@@ -34,6 +34,7 @@ from shared_data import clip
 from fingerprint_live.avatar.portrait import DEFAULT_PORTRAIT
 from fingerprint_live.enrollment import Enrollment
 from fingerprint_live.serve import ServeConfig
+from fingerprint_live.verifier import DECISIONS, SIGNAL_SETS
 
 
 def _playwright():
@@ -246,7 +247,8 @@ def test_the_owners_page_verifies_plots_hangs_up_and_calls_again(enrollment, tmp
             state = status.split("State: ", 1)[1].split()[0]
             assert phase.startswith(PHASE[state]), (status, phase)
         assert "VERIFIED" in {s.split("State: ", 1)[1].split()[0] for s, _ in shown}
-        assert drawn["bounds"] == [1.0, -3.0], "the fused decision's accept and reject lines"
+        fused = DECISIONS[SIGNAL_SETS["fused"]]
+        assert drawn["bounds"] == [fused.accept, -fused.reject], "the fused decision's lines"
         scores = [s for _, s in drawn["samples"] if s is not None]
         assert len(scores) >= 4 and max(scores) >= drawn["bounds"][0], drawn["samples"]
         assert drawn["accept"] > drawn["width"] // 3 and drawn["reject"] > drawn["width"] // 3
