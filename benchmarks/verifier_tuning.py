@@ -17,6 +17,8 @@ owner's camera recording and its rendering through the avatar), as ``VerifyTrack
 ``receiver_patient`` on streams as long as the data allows (every other recording of the
 enrolled person, then every recording of another person), chosen for the most takeovers caught
 within 30 s among the settings with at most 0.2 false MISMATCH per minute and a median of 10 s.
+``motion_avatar_every2`` and ``receiver_patient_every2`` are the same with landmarks on one
+frame in 2, as a receiver that thins them finds them.
 
 Besides the takeover figures, each setting reports how often a *face swap of the enrolled user*
 would be VERIFIED: the genuine part's appearance evidence with the other person's motion (the
@@ -66,6 +68,10 @@ SETS = {"fused": ("fused", "camera", False), "appearance": ("appearance", "camer
         "motion_camera": ("motion", "camera", False),
         "motion_avatar": ("motion", "avatar", False),
         "receiver_patient": ("motion", "avatar", True)}
+#: The receiver's sets again with landmarks on one frame in 2 (``LANDMARK_EVERY``): name ->
+#: (the set it thins, every). Each is tuned and scored as the set it thins.
+THINNED = {"motion_avatar_every2": ("motion_avatar", 2),
+           "receiver_patient_every2": ("receiver_patient", 2)}
 #: median s to MISMATCH, false MISMATCH per minute
 TARGETS = {"fused": (1.5, 0.1), "appearance": (1.5, 0.1), "motion_camera": (5.0, 0.5),
            "motion_avatar": (5.0, 0.5), "receiver_patient": (10.0, 0.2)}
@@ -82,6 +88,11 @@ CAMERA_SIDE = {"fused", "appearance"}
 SWAP_MAX, BLOCKED_MAX = 0.1, 0.01
 
 
+def kind(name: str) -> str:
+    """The set a set name is tuned as: itself, or the set it thins."""
+    return THINNED.get(name, (name, 1))[0]
+
+
 @dataclass
 class Stream:
     switch: float  # stream seconds where the other person starts
@@ -94,12 +105,12 @@ def record(fold: Path, name: str) -> list[Stream]:
     cache = fold / f"streams_{name}.pkl"
     if cache.is_file():
         return pickle.loads(cache.read_bytes())
-    signals, view, long = SETS[name]
+    signals, view, long = SETS[kind(name)]
     embedder = Embedder(fold / "model")
     uses_face = signals != "motion"
     descriptor = FaceDescriptor(fold / "model") if uses_face else None
     scored, _ = embed_clips(read_manifest(fold / "test.csv"), embedder, None, False, view,
-                            descriptor)
+                            descriptor, every=THINNED.get(name, (name, 1))[1])
     config = VerifierConfig(signals=SIGNAL_SETS[signals], view=view)
     out = []
     for stream in progress_bar(takeover_streams(scored, long=long), desc=f"{fold.name} {name}",
@@ -265,6 +276,7 @@ def score(folds: list[list[Stream]], cfg: DecisionConfig, signals) -> dict:
 
 
 def grid(name: str):
+    name = kind(name)
     base = DECISIONS[SIGNAL_SETS[SETS[name][0]]]
     if name == "receiver_patient":
         axes = {"accept": (0.5, 1.0, 2.0), "reject": (4.0, 6.0, 8.0, 10.0, 12.0, 16.0),
@@ -299,6 +311,7 @@ def choose(table: list[tuple[DecisionConfig, list[dict]]], name: str,
     the settings that meet the targets, let few face swaps through and (camera side) rarely
     block a genuine driver (all relaxed 1.5x at a time until some do), then the most time
     VERIFIED for genuine drivers."""
+    name = kind(name)
     delay_target, false_target = TARGETS[name]
     rows = [(cfg, combine([stats[k] for k in folds])) for cfg, stats in table]
     for relax in (1.0, 1.5, 2.25, 3.4, 5.1, 7.6, 11.4, 1e9):
@@ -325,7 +338,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--results", default="benchmarks/results")
     ap.add_argument("--out", default="benchmarks/results/tuning.json")
-    ap.add_argument("--sets", nargs="*", default=list(SETS))
+    ap.add_argument("--sets", nargs="*", default=list(SETS), choices=[*SETS, *THINNED])
     ap.add_argument("--plot", default=None, help="write the trade-off curves to this PNG")
     ap.add_argument("--drift", nargs="*", type=float, default=[],
                     help="for the sets chosen for a horizon, also replay with each window's "
@@ -334,12 +347,12 @@ def main() -> int:
     fold_dirs = sorted(Path(args.results).glob("fold*"))
     report, tables = {}, {}
     for name in args.sets:
-        signals = SIGNAL_SETS[SETS[name][0]]
+        signals = SIGNAL_SETS[SETS[kind(name)][0]]
         folds = [record(f, name) for f in fold_dirs]
         table = [(cfg, [fold_stats(f, cfg, signals) for f in folds])
                  for cfg in progress_bar(list(grid(name)), desc=f"replay {name}", unit="setting")]
         tables[name] = [(cfg, combine(stats)) for cfg, stats in table]
-        shipped = SHIPPED.get(name, DECISIONS[signals])
+        shipped = SHIPPED.get(kind(name), DECISIONS[signals])
         everyone = list(range(len(folds)))
         held_out, held_out_stats = [], []
         for k in everyone:
@@ -353,8 +366,8 @@ def main() -> int:
                         "shipped_on_all_folds": {"setting": asdict(shipped),
                                                  **score(folds, shipped, signals)},
                         "leave_one_fold_out": held_out}
-        if name in HORIZON:
-            report[name]["limits"] = limits(folds, cfg, signals, HORIZON[name])
+        if kind(name) in HORIZON:
+            report[name]["limits"] = limits(folds, cfg, signals, HORIZON[kind(name)])
             if args.drift:
                 report[name]["drift_allowance"] = drift_check(folds, name, signals, args.drift)
         print(name, json.dumps(report[name], indent=1), flush=True)
