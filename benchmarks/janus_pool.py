@@ -43,7 +43,7 @@ import numpy as np
 from aiortc import MediaStreamTrack
 from process_stats import cpu_seconds, rss_mb
 
-from fingerprint_live.webrtc.tracks import LANDMARK_EVERY
+from fingerprint_live.verifier import LANDMARK_EVERY
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 MEAD = DATA / "dreamtalk/data/style_clip/video"

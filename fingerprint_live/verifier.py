@@ -36,8 +36,8 @@ from .growth import CallHarvest
 from .landmarks import FaceLandmarks, jumped
 from .windows import grid, window_at
 
-__all__ = ["RECEIVER_SETTINGS", "SIGNAL_SETS", "Event", "Signal", "State", "Status",
-           "StreamingVerifier", "VerifierConfig"]
+__all__ = ["LANDMARK_EVERY", "RECEIVER_SETTINGS", "SIGNAL_SETS", "Event", "Signal", "State",
+           "Status", "StreamingVerifier", "VerifierConfig"]
 
 #: A window whose expression activity reaches this counts as live motion: about twice the
 #: largest activity MediaPipe gives a still photo moved by a few pixels (0.031 on ten stills);
@@ -68,6 +68,13 @@ RECEIVER_SETTINGS = {
     "patient": DecisionConfig(accept=0.5, reject=16.0, motion_weight=0.2,
                               motion_bounds=(-16.0, 8.0), motion_floor=0.5),
 }
+
+#: The receiver (``VerifyTrack``, the pool) finds landmarks on one frame in this many. One in
+#: two: the motion model, trained on frame rates thinned to 15-30 fps (``--vary``), tells people
+#: apart about as well at 12.5 fps as at 25 (AUC -0.004, its paired interval across zero), and a
+#: core makes half the landmark passes per stream (BENCHMARKS.md, the receiver's density). A
+#: pool may still choose 1 (``worker --landmark-every``).
+LANDMARK_EVERY = 2
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import sys
 import time
 
 from ..errors import FingerprintError
-from ..verifier import RECEIVER_SETTINGS
+from ..verifier import LANDMARK_EVERY, RECEIVER_SETTINGS
 from . import report
 
 DESCRIPTION = """\
@@ -50,10 +50,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="how the workers decide: quick (a verdict within seconds, more false "
                    "alarms) or patient (evidence weighed over about half a minute, a verdict "
                    "worth acting on); default: %(default)s. See BENCHMARKS.md")
-    p.add_argument("--landmark-every", type=int, default=1, metavar="N",
-                   help="find landmarks on one frame in N (default 1): 2 checks more streams "
-                   "per core at a small cost in accuracy (BENCHMARKS.md, the receiver's "
-                   "density)")
+    p.add_argument("--landmark-every", type=int, default=LANDMARK_EVERY, metavar="N",
+                   help="find landmarks on one frame in N (default %(default)s: as many "
+                   "streams per core again as 1, at the same accuracy; BENCHMARKS.md, the "
+                   "receiver's density)")
     p.add_argument("--ray", metavar="ADDRESS", default=None,
                    help="a running Ray cluster (host:6379, or auto); default: start a local one")
     p.add_argument("--join", action="store_true",

@@ -22,8 +22,8 @@ from ..enrollment import Enrollment
 from ..errors import FingerprintError
 from ..events import Event
 from ..janus import JanusSession, Subscription
+from ..verifier import LANDMARK_EVERY
 from ..webrtc import VerifyTrack
-from ..webrtc.tracks import LANDMARK_EVERY
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ import ray
 from ray.exceptions import RayError
 
 from ..janus import Room
-from ..webrtc.tracks import LANDMARK_EVERY
+from ..verifier import LANDMARK_EVERY
 from .actor import PREFIX
 from .checker import Assignment
 

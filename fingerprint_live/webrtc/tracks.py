@@ -32,15 +32,10 @@ from ..enrollment import Enrollment
 from ..events import Event
 from ..guard import GuardConfig, Policy
 from ..pipeline import LiveFrame, Pipeline
-from ..verifier import StreamingVerifier, VerifierConfig
+from ..verifier import LANDMARK_EVERY, StreamingVerifier, VerifierConfig
 
 #: Output frames remembered for the fps and latency figures (a few seconds).
 STATS_FRAMES = 100
-#: The receiver finds landmarks on one frame in this many. Every frame by default: on one in two
-#: a core checks more streams, but the motion model, trained at 25 fps, tells people apart
-#: less well (BENCHMARKS.md, the receiver's density); a pool may choose it (worker
-#: --landmark-every).
-LANDMARK_EVERY = 1
 
 
 class AvatarTrack(MediaStreamTrack):
