@@ -215,12 +215,15 @@ class Takeover:
 
 
 def takeover_streams(scored: list[Scored], impostors_per_pair: int = 3,
-                     long: bool = False) -> list[Takeover]:
+                     long: bool = False, at_least: float = 0.0) -> list[Takeover]:
     """Takeover streams over ``scored``: for every clip A and every other recording B of A's
     person (of A's kind), stream B, then another person C, drawn reproducibly.
 
     ``long``: as long as the data allows instead, for a receiver that can wait: for every clip
-    A, every other recording of A's person in turn, then every recording of C in turn.
+    A, every other recording of A's person in turn, then every recording of C in turn; and
+    C's recordings again, in turn, until C lasts ``at_least`` seconds (most people have one
+    short recording, so few streams reach a 30 s horizon otherwise; a repeat is the same
+    person's motion, though not new motion).
     """
     by_person: dict[str, list[int]] = {}
     for i, s in enumerate(scored):
@@ -237,6 +240,9 @@ def takeover_streams(scored: list[Scored], impostors_per_pair: int = 3,
             for c in pick:
                 person = scored[int(c)].clip.identity
                 impostor = tuple(by_person[person]) if long else (int(c),)
+                while long and sum(float(scored[k].landmarks.times[-1])
+                                   for k in impostor) < at_least:
+                    impostor += tuple(by_person[person])
                 streams.append(Takeover(a, b, impostor))
     return streams
 
