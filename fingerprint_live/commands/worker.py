@@ -51,9 +51,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    "alarms) or patient (evidence weighed over about half a minute, a verdict "
                    "worth acting on); default: %(default)s. See BENCHMARKS.md")
     p.add_argument("--landmark-every", type=int, default=LANDMARK_EVERY, metavar="N",
-                   help="find landmarks on one frame in N (default %(default)s: as many "
-                   "streams per core again as 1, at the same accuracy; BENCHMARKS.md, the "
-                   "receiver's density)")
+                   help="find landmarks on one frame in N (default %(default)s: about 1.75 "
+                   "times the streams per core of 1, at about the same accuracy; 3 loses "
+                   "accuracy; BENCHMARKS.md, the receiver's density)")
     p.add_argument("--ray", metavar="ADDRESS", default=None,
                    help="a running Ray cluster (host:6379, or auto); default: start a local one")
     p.add_argument("--join", action="store_true",
