@@ -23,6 +23,7 @@ the probe is the avatar; ``camera`` or ``avatar`` alone enroll from one of them.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -240,9 +241,9 @@ def takeover_streams(scored: list[Scored], impostors_per_pair: int = 3,
             for c in pick:
                 person = scored[int(c)].clip.identity
                 impostor = tuple(by_person[person]) if long else (int(c),)
-                while long and sum(float(scored[k].landmarks.times[-1])
-                                   for k in impostor) < at_least:
-                    impostor += tuple(by_person[person])
+                if long and at_least > 0:
+                    lasts = sum(float(scored[k].landmarks.times[-1]) for k in impostor)
+                    impostor *= max(1, math.ceil(at_least / lasts)) if lasts > 0 else 1
                 streams.append(Takeover(a, b, impostor))
     return streams
 
