@@ -93,9 +93,15 @@ CAMERA_SIDE = {"fused", "appearance"}
 SWAP_MAX, BLOCKED_MAX = 0.1, 0.01
 
 
+def variant(name: str) -> tuple[str, int, float]:
+    """A set name's (set it is tuned as, landmarks every, other person at least): a set of
+    ``SETS`` is its own, on every frame, as recorded."""
+    return VARIANTS.get(name, (name, 1, 0.0))
+
+
 def kind(name: str) -> str:
     """The set a set name is tuned as: itself, or the set it varies."""
-    return VARIANTS.get(name, (name,))[0]
+    return variant(name)[0]
 
 
 @dataclass
@@ -110,11 +116,11 @@ def record(fold: Path, name: str) -> list[Stream]:
     cache = fold / f"streams_{name}.pkl"
     if cache.is_file():
         return pickle.loads(cache.read_bytes())
-    signals, view, long = SETS[kind(name)]
+    base, every, at_least = variant(name)
+    signals, view, long = SETS[base]
     embedder = Embedder(fold / "model")
     uses_face = signals != "motion"
     descriptor = FaceDescriptor(fold / "model") if uses_face else None
-    _, every, at_least = VARIANTS.get(name, (name, 1, 0.0))
     scored, _ = embed_clips(read_manifest(fold / "test.csv"), embedder, None, False, view,
                             descriptor, every=every)
     config = VerifierConfig(signals=SIGNAL_SETS[signals], view=view)
@@ -353,12 +359,13 @@ def main() -> int:
     fold_dirs = sorted(Path(args.results).glob("fold*"))
     report, tables = {}, {}
     for name in args.sets:
-        signals = SIGNAL_SETS[SETS[kind(name)][0]]
+        base = kind(name)
+        signals = SIGNAL_SETS[SETS[base][0]]
         folds = [record(f, name) for f in fold_dirs]
         table = [(cfg, [fold_stats(f, cfg, signals) for f in folds])
                  for cfg in progress_bar(list(grid(name)), desc=f"replay {name}", unit="setting")]
         tables[name] = [(cfg, combine(stats)) for cfg, stats in table]
-        shipped = SHIPPED.get(kind(name), DECISIONS[signals])
+        shipped = SHIPPED.get(base, DECISIONS[signals])
         everyone = list(range(len(folds)))
         held_out, held_out_stats = [], []
         for k in everyone:
@@ -372,8 +379,8 @@ def main() -> int:
                         "shipped_on_all_folds": {"setting": asdict(shipped),
                                                  **score(folds, shipped, signals)},
                         "leave_one_fold_out": held_out}
-        if kind(name) in HORIZON:
-            report[name]["limits"] = limits(folds, cfg, signals, HORIZON[kind(name)])
+        if base in HORIZON:
+            report[name]["limits"] = limits(folds, cfg, signals, HORIZON[base])
             if args.drift:
                 report[name]["drift_allowance"] = drift_check(folds, name, signals, args.drift)
         print(name, json.dumps(report[name], indent=1), flush=True)
