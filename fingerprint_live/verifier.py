@@ -152,6 +152,7 @@ class StreamingVerifier:
         self.features = info.features
         self._feats = np.zeros((cap, info.features.frame_channels), np.float32)
         self._expr = np.zeros((cap, 4), np.float32)
+        self._whole = np.zeros(cap, bool)  # rows with no NaN in their features or measures
         self._decision = SequentialDecision(self.decision_config, self.signals)
         self._reset_motion()
         self._last_face = self._last_time = -np.inf
@@ -172,6 +173,7 @@ class StreamingVerifier:
 
     def _reset_motion(self) -> None:
         self._n = 0
+        self._pending: list[np.ndarray] = []  # landmarks of the newest rows, not yet featurized
         self._anchor: float | None = None  # the run's first frame: its windows' grid
         self._k = 0  # the next window of the run
 
@@ -217,14 +219,39 @@ class StreamingVerifier:
             self._anchor = time
         cap = len(self._times)
         if self._n == cap:  # keep the newer half: the window needs far less than cap frames
+            self._featurize()
             half = cap // 2
-            for buf in (self._times, self._feats, self._expr):
+            for buf in (self._times, self._feats, self._expr, self._whole):
                 buf[:half] = buf[half:]
             self._n = half
         self._times[self._n] = time
-        self._feats[self._n] = frame_features(points[None], self.features)[0]
-        self._expr[self._n] = measures(points[None])[0]
+        self._pending.append(points)
         self._n += 1
+
+    def _featurize(self) -> None:
+        """The motion features and expression measures of the frames appended since the last
+        call, in one batch: on one face at a time, numpy's per-call overhead cost more than
+        the arithmetic (about 1 ms a frame, a receiver's largest cost after the landmarks)."""
+        if self._pending:
+            points = np.stack(self._pending)
+            rows = slice(self._n - len(points), self._n)
+            feats = self._feats[rows] = frame_features(points, self.features)
+            expr = self._expr[rows] = measures(points)
+            self._whole[rows] = ~(np.isnan(feats).any(axis=1) | np.isnan(expr).any(axis=1))
+            self._pending.clear()
+
+    def _rows(self, k: int, end: float) -> slice:
+        """The rows window ``k`` (its last grid time ``end``) is resampled from: from the
+        second whole row before its first grid time to the second at or after ``end``, or the
+        run's edge. Resampling reads only a grid time's whole neighbours (or, past the edge,
+        the first or last two), so these rows give what all of them do, at a tenth of the
+        copying."""
+        whole = np.flatnonzero(self._whole[:self._n])
+        times = self._times[whole]
+        before = np.searchsorted(times, grid(self._anchor, k * self.stride, 1)[0]) - 2
+        after = np.searchsorted(times, end) + 1
+        return slice(whole[before] if before >= 0 else 0,
+                     whole[after] + 1 if after < len(whole) else self._n)
 
     def _score_windows(self, time: float) -> Event | None:
         """Score every window whose last grid point ``time`` has reached."""
@@ -235,9 +262,11 @@ class StreamingVerifier:
         return event
 
     def _score_window(self, k: int, end: float) -> Event | None:
-        n = self._n
-        window = window_at(self._times[:n], self._feats[:n], self._anchor, k, self.window,
-                           self.stride, self.features)
+        self._featurize()
+        rows = self._rows(k, end)
+        times = self._times[rows]
+        window = window_at(times, self._feats[rows], self._anchor, k, self.window, self.stride,
+                           self.features)
         if window is None:
             return None
         embedding = self.embedder.embed(window[None], self.cfg.view)
@@ -246,7 +275,7 @@ class StreamingVerifier:
                             float(self.motion_llr.llr(raw)), raw)
         if self.harvest is not None:
             self.harvest.observe(embedding[0], self._decision)
-        live = activity(resample(self._times[:n], self._expr[:n],
+        live = activity(resample(times, self._expr[rows],
                                  grid(self._anchor, k * self.stride, self.window)))
         if live >= LIVE_ACTIVITY:
             event = self._apply(end, "live", Signal.LIVENESS, raw=live) or event

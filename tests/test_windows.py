@@ -8,6 +8,7 @@ from shared_data import clip
 
 from fingerprint_live.embedder import Embedder
 from fingerprint_live.enrollment import Enrollment, Vectors
+from fingerprint_live.landmarks import FaceLandmarks
 from fingerprint_live.offline.clip_landmarks import extract_clip
 from fingerprint_live.offline.manifest import Clip
 from fingerprint_live.offline.training import prepare
@@ -51,6 +52,34 @@ def test_training_enrollment_evaluation_and_the_live_verifier_build_equal_window
     drawn = np.stack([prepared.window(int(k), info.features)
                       for k in prepared.windows[::info.stride]])
     np.testing.assert_allclose(drawn, offline, atol=1e-5)
+
+
+def test_frames_without_a_pose_are_left_out_alike_live_and_offline() -> None:
+    """Frames whose eye corners fall on one point have no head pose (NaN features and
+    measures); resampling bridges them, offline over the whole clip and live over the few rows
+    the verifier reads around each window, and both give the same windows. Landmarks on one
+    frame in 2, as the receiver runs, so grid times fall between frames; the two frames without
+    a pose are the last two before window 7's first grid time (1.4 s, between frames), whose
+    left neighbour is then the frame at 1.2 s. (A frame without a pose at a window's very end is held live,
+    not bridged: the verifier cannot wait for the next.)"""
+    marks = extract_clip(clip(GENUINE))
+    times, points = marks.times[::2], marks.points[::2].copy()
+    points[16:18, 263] = points[16:18, 33]  # the frames at 1.28 and 1.36 s
+    recording = Recording()
+    info = recording.info
+    rows = frame_rows(points, info.features)
+    assert np.isnan(rows[16:18]).any(axis=1).all() and not np.isnan(rows[:16]).any()
+    offline = clip_windows(times, rows, info.window, info.stride, info.features)
+    assert len(offline) > 7
+
+    verifier = StreamingVerifier(Enrollment(Vectors(info.model_id, recording.embed(offline))),
+                                 recording)
+    recording.windows.clear()
+    for pts, t in zip(points, times, strict=True):
+        verifier.push(FaceLandmarks(pts, 1, marks.width, marks.height), float(t))
+    live = np.stack(recording.windows)
+    assert live.shape == offline.shape
+    np.testing.assert_allclose(live, offline, atol=1e-5)
 
 
 def test_head_coordinates_of_some_points_are_those_of_the_whole_face() -> None:
