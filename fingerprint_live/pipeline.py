@@ -154,7 +154,7 @@ class GlitchWorker:
 
 
 class Pipeline:
-    """Camera frames -> guarded avatar frames; call ``process`` from one thread.
+    """Camera frames -> guarded avatar frames; one ``process`` call at a time (not thread-safe).
 
     ``avatar=None`` passes the input frame through (the receiver side, which checks an avatar
     stream it did not make). ``verifier=None`` means nothing checks the stream yet (for example

@@ -1,10 +1,12 @@
 """aiortc tracks: ``AvatarTrack`` on the sender, ``VerifyTrack`` on the receiver.
 
 Both wrap an incoming video track and run each frame through a :class:`Pipeline` on one worker
-thread, so the event loop never waits on MediaPipe. A reader task keeps only the newest incoming
-frame (one slot, no queue): when processing is slower than the camera, stale frames are dropped
-and latency stays at about one frame's work. Output frames keep the input's ``pts`` and
-``time_base``. Events go to ``on("event", ...)`` listeners and, as JSON, to a data channel.
+thread, so the event loop never waits on MediaPipe (a receiver's frames between landmark
+passes, which only read the verifier's state, stay on the loop). A reader task keeps only the
+newest incoming frame (one slot, no queue): when processing is slower than the camera, stale
+frames are dropped and latency stays at about one frame's work. Output frames keep the
+input's ``pts`` and ``time_base``. Events go to ``on("event", ...)`` listeners and, as JSON, to
+a data channel.
 
 With signed verdicts (:mod:`fingerprint_live.attest`), the sender's ``Attestor`` signs the camera
 side's state after each frame when due, and the receiver's events carry the combined verdict of
@@ -71,7 +73,11 @@ class AvatarTrack(MediaStreamTrack):
             await self._arrived.wait()
         frame, arrived = self._newest
         self._newest = None
-        out = await asyncio.get_running_loop().run_in_executor(self._executor, self._work, frame)
+        if self._light():
+            out = self._work(frame)
+        else:
+            out = await asyncio.get_running_loop().run_in_executor(self._executor, self._work,
+                                                                   frame)
         self._done.append((time.monotonic(), time.monotonic() - arrived))
         if self.last is not None:
             self._report(self.last, _stamp(frame))
@@ -84,6 +90,11 @@ class AvatarTrack(MediaStreamTrack):
             self.attestor.observe(live.state, live.decision.action, live.score)
         if live.event is not None:
             self._publish(live.event)
+
+    def _light(self) -> bool:
+        """Whether the next frame's work is a few arithmetic steps, done on the event loop
+        rather than handed to the pipeline thread and back (which costs more than the work)."""
+        return False
 
     def _work(self, frame: VideoFrame) -> VideoFrame:
         """On the pipeline thread: decode to RGB, run the pipeline, encode the output frame."""
@@ -166,6 +177,10 @@ class VerifyTrack(AvatarTrack):
         self._passes = policy is Policy.OFF  # frames go on as they came: no pixels redrawn
         self.attestation = attestation
         self._said: tuple[State, bool] | None = None  # the combined verdict last published
+
+    def _light(self) -> bool:
+        """With policy OFF, a frame without a landmark pass only reads the verifier's state."""
+        return self._passes and not self.pipeline.looks_next
 
     def _work(self, frame: VideoFrame) -> VideoFrame:
         """As the sender's, but with policy OFF a frame goes on as it came, and a frame that
