@@ -231,7 +231,7 @@ class StreamingVerifier:
     def _featurize(self) -> None:
         """The motion features and expression measures of the frames appended since the last
         call, in one batch: on one face at a time, numpy's per-call overhead cost more than
-        the arithmetic (about 1 ms a frame, a receiver's largest cost after the landmarks)."""
+        the arithmetic (about 1 ms a frame; the verifier's largest cost after the embedder)."""
         if self._pending:
             points = np.stack(self._pending)
             rows = slice(self._n - len(points), self._n)

@@ -60,8 +60,8 @@ def test_frames_without_a_pose_are_left_out_alike_live_and_offline() -> None:
     the verifier reads around each window, and both give the same windows. Landmarks on one
     frame in 2, as the receiver runs, so grid times fall between frames; the two frames without
     a pose are the last two before window 7's first grid time (1.4 s, between frames), whose
-    left neighbour is then the frame at 1.2 s. (A frame without a pose at a window's very end is held live,
-    not bridged: the verifier cannot wait for the next.)"""
+    left neighbour is then the frame at 1.2 s. (A frame without a pose at a window's very end
+    is held live, not bridged: the verifier cannot wait for the next.)"""
     marks = extract_clip(clip(GENUINE))
     times, points = marks.times[::2], marks.points[::2].copy()
     points[16:18, 263] = points[16:18, 33]  # the frames at 1.28 and 1.36 s
