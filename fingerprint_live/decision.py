@@ -53,6 +53,10 @@ class DecisionConfig:
     reject: float = 4.0  # summed evidence against (nats) for MISMATCH
     motion_weight: float = 0.1  # share of an independent observation per motion window
     motion_bounds: tuple[float, float] = (-6.0, 2.0)  # the motion evidence stays within
+    #: One motion window's ratio counts at most this much (nats) either way, before its weight:
+    #: a few windows the calibration takes as very sure (its own limit is 8) cannot carry a
+    #: verdict that the rest of the stream does not share.
+    motion_cap: float = 8.0
     appearance_weight: float = 1.0
     appearance_bounds: tuple[float, float] = (-8.0, 4.0)
     motion_floor: float = 1.0  # VERIFIED needs at least this much motion evidence for it
@@ -97,6 +101,8 @@ class SequentialDecision:
     def observe(self, signal: Signal, llr: float, time: float) -> bool:
         """One observation's log-likelihood ratio at ``time``; True when the state changed."""
         low, high = self.cfg.bounds(signal)
+        if signal is Signal.MOTION:
+            llr = min(max(llr, -self.cfg.motion_cap), self.cfg.motion_cap)
         value = self.evidence[signal] + self.cfg.weight(signal) * llr
         self.evidence[signal] = float(min(max(value, low), high))
         self.seen[signal] += 1

@@ -94,6 +94,26 @@ def test_one_odd_window_does_not_flip_the_state() -> None:
     assert decision.state is State.MISMATCH  # one good window is not enough to leave it
 
 
+def test_a_few_very_sure_windows_count_no_more_than_the_cap() -> None:
+    """With ``motion_cap``, a window the calibration takes as very sure counts only the cap: a
+    stream mildly for the owner throughout is not overturned by a few extreme windows, which
+    are enough without the cap."""
+    # Mildly for the owner throughout, now and then sharply against.
+    windows = ([0.5] * 20 + [-8.0] * 3) * 5 + [0.5] * 20
+    seen = {}
+    for cap in (8.0, 1.0):
+        cfg = DecisionConfig(accept=0.5, reject=4.0, motion_weight=0.2,
+                             motion_bounds=(-8.0, 4.0), motion_floor=0.5, motion_cap=cap)
+        decision = SequentialDecision(cfg, (Signal.MOTION,))
+        seen[cap] = []
+        for i, llr in enumerate(windows):
+            decision.live(i * 0.2)  # the face moves throughout
+            decision.observe(Signal.MOTION, llr, i * 0.2)
+            seen[cap].append(decision.state)
+    assert State.MISMATCH in seen[8.0]
+    assert State.MISMATCH not in seen[1.0] and seen[1.0][-1] is State.VERIFIED
+
+
 def test_evidence_is_bounded_so_a_long_good_past_cannot_hide_a_takeover() -> None:
     """After an hour of good evidence, another face is caught as fast as after a minute."""
     def caught_after(good_seconds: int) -> int:
