@@ -16,11 +16,13 @@ owner's camera recording and its rendering through the avatar), as ``VerifyTrack
 ``motion_avatar`` on the usual streams (its ``quick`` setting), and
 ``receiver_patient`` on streams as long as the data allows (every other recording of the
 enrolled person, then every recording of another person), chosen for the most takeovers caught
-within 30 s among the settings with at most 0.2 false MISMATCH per minute and a median of 10 s.
+within 30 s among the settings with at most 0.2 false MISMATCH per minute and a median of 10 s;
+its grid includes how much one window's ratio may count (``DecisionConfig.motion_cap``).
 ``motion_avatar_every2`` and ``receiver_patient_every2`` are the same with landmarks on one
 frame in 2, as a receiver that thins them finds them; ``receiver_patient_30s`` the long streams
 with every other person's recordings repeated until they last 30 s, so that every stream counts
-towards the 30 s horizon, not only the few whose other person recorded that long.
+towards the 30 s horizon, not only the few whose other person recorded that long
+(``receiver_patient_30s_every2``: the same with landmarks on one frame in 2).
 
 Besides the takeover figures, each setting reports how often a *face swap of the enrolled user*
 would be VERIFIED: the genuine part's appearance evidence with the other person's motion (the
@@ -76,7 +78,8 @@ SETS = {"fused": ("fused", "camera", False), "appearance": ("appearance", "camer
 #: every other person lasting at least the 30 s horizon.
 VARIANTS = {"motion_avatar_every2": ("motion_avatar", 2, 0.0),
             "receiver_patient_every2": ("receiver_patient", 2, 0.0),
-            "receiver_patient_30s": ("receiver_patient", 1, 30.0)}
+            "receiver_patient_30s": ("receiver_patient", 1, 30.0),
+            "receiver_patient_30s_every2": ("receiver_patient", 2, 30.0)}
 #: median s to MISMATCH, false MISMATCH per minute
 TARGETS = {"fused": (1.5, 0.1), "appearance": (1.5, 0.1), "motion_camera": (5.0, 0.5),
            "motion_avatar": (5.0, 0.5), "receiver_patient": (10.0, 0.2)}
@@ -294,7 +297,8 @@ def grid(name: str):
         axes = {"accept": (0.5, 1.0, 2.0), "reject": (4.0, 6.0, 8.0, 10.0, 12.0, 16.0),
                 "motion_weight": (0.05, 0.1, 0.2),
                 "motion_bounds": ((-8.0, 4.0), (-12.0, 4.0), (-16.0, 4.0), (-24.0, 4.0),
-                                  (-12.0, 8.0), (-16.0, 8.0), (-24.0, 8.0))}
+                                  (-12.0, 8.0), (-16.0, 8.0), (-24.0, 8.0)),
+                "motion_cap": (1.0, 2.0, 3.0, 8.0)}
         for values in itertools.product(*axes.values()):
             cfg = replace(base, **dict(zip(axes, values, strict=True)))
             if cfg.motion_bounds[0] <= -cfg.reject:  # the evidence can reach the reject line
