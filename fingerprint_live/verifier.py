@@ -243,16 +243,16 @@ class StreamingVerifier:
             self._whole[rows] = ~(np.isnan(feats).any(axis=1) | np.isnan(expr).any(axis=1))
             self._pending.clear()
 
-    def _rows(self, k: int, end: float) -> slice:
-        """The rows window ``k`` (its last grid time ``end``) is resampled from: from the
-        second whole row before its first grid time to the second at or after ``end``, or the
+    def _rows(self, first: float, last: float) -> slice:
+        """The rows a window with grid times from ``first`` to ``last`` is resampled from:
+        from the second whole row before ``first`` to the second at or after ``last``, or the
         run's edge. Resampling reads only a grid time's whole neighbours (or, past the edge,
         the first or last two), so these rows give what all of them do, at a tenth of the
         copying."""
         whole = np.flatnonzero(self._whole[:self._n])
         times = self._times[whole]
-        before = np.searchsorted(times, grid(self._anchor, k * self.stride, 1)[0]) - 2
-        after = np.searchsorted(times, end) + 1
+        before = np.searchsorted(times, first) - 2
+        after = np.searchsorted(times, last) + 1
         return slice(whole[before] if before >= 0 else 0,
                      whole[after] + 1 if after < len(whole) else self._n)
 
@@ -266,7 +266,8 @@ class StreamingVerifier:
 
     def _score_window(self, k: int, end: float) -> Event | None:
         self._featurize()
-        rows = self._rows(k, end)
+        at = grid(self._anchor, k * self.stride, self.window)
+        rows = self._rows(float(at[0]), float(at[-1]))
         times = self._times[rows]
         window = window_at(times, self._feats[rows], self._anchor, k, self.window, self.stride,
                            self.features)
@@ -278,8 +279,7 @@ class StreamingVerifier:
                             float(self.motion_llr.llr(raw)), raw)
         if self.harvest is not None:
             self.harvest.observe(embedding[0], self._decision)
-        live = activity(resample(times, self._expr[rows],
-                                 grid(self._anchor, k * self.stride, self.window)))
+        live = activity(resample(times, self._expr[rows], at))
         if live >= LIVE_ACTIVITY:
             event = self._apply(end, "live", Signal.LIVENESS, raw=live) or event
         return event
