@@ -26,6 +26,7 @@ from fingerprint_live.attest import SigningKey
 from fingerprint_live.cli import main
 from fingerprint_live.janus import JanusConfig, JanusServer
 from fingerprint_live.janus.server import can_isolate, isolated
+from fingerprint_live.janus.videoroom import ABS_SEND_TIME, without_bandwidth_estimate
 from fingerprint_live.pool.coordinator import PoolConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -181,6 +182,35 @@ def test_signed_verdicts_through_janus_show_as_attested(attested_call) -> None:
     assert any(row["state"] != "UNVERIFIED" for row in rows["unsigned"]), "never checked"
     lines = [line for line in call["lines"] if line["stream"] == call["feeds"]["signed"]]
     assert any(line["attestation"] == "attested" for line in lines), call["lines"]
+
+
+#: What Janus's VideoRoom offers a subscriber for video (Debian's janus, read off a real offer).
+JANUS_OFFER_LINES = [
+    "a=extmap-allow-mixed", "a=rtcp-fb:96 goog-remb",
+    f"a=extmap:2 {ABS_SEND_TIME}",
+    "a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01",
+    "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid"]
+
+
+def test_a_subscriber_declines_only_the_bandwidth_estimate() -> None:
+    offer = "v=0\r\n" + "".join(line + "\r\n" for line in JANUS_OFFER_LINES)
+    kept = without_bandwidth_estimate(offer)
+    assert kept == offer.replace(f"a=extmap:2 {ABS_SEND_TIME}\r\n", "")
+    assert without_bandwidth_estimate(kept) == kept
+
+
+@pytest.mark.slow
+def test_a_workers_subscription_gets_frames_without_the_bandwidth_estimate(tmp_path) -> None:
+    """The pool's subscriber answers Janus without abs-send-time (so aiortc runs no estimator
+    per packet and sends no REMB the VideoRoom would drop), and its video still arrives."""
+    _needs_isolation()
+    setup = {"clip": str(clips([GENUINE])[0]), "janus_log": str(tmp_path / "janus.log"),
+             "pool_log": str(tmp_path / "pool.log")}
+    (tmp_path / "pool.log").touch()
+    report = _scenario("subscriber_scenario.py", tmp_path, setup, timeout=60)
+    assert min(report["frame"]) > 0, report
+    assert report["answer_extmaps"], report  # the answer still agrees to some extensions
+    assert not any(ABS_SEND_TIME in line for line in report["answer_extmaps"]), report
 
 
 def test_worker_says_in_one_line_when_janus_is_unreachable(enrollment, tmp_path, capsys):
