@@ -2,8 +2,8 @@
 isolated network namespace.
 
 Janus starts, a clip is published, and ``Subscription`` subscribes to it as a pool worker does.
-Reported: the header extensions and feedback its answer agreed to, and the size of the first
-frame it received.
+Reported: the header extensions its answer agreed to, and the size of the first frame it
+received.
 
     python tests/subscriber_scenario.py SETUP.json OUT.json
 """

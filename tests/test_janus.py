@@ -4,8 +4,10 @@ The slow tests run the whole call (tests/pool_scenario.py) in an isolated networ
 Janus with a config it writes, `fingerprint-live worker` with two Ray workers (the second joins
 while the streams run), and three publishers sending the default avatar of real clips: M030
 (enrolled as ``m030``), LivePortrait's d12 claiming to be ``m030``, and MEAD W009 as ``guest``
-(not enrolled). One worker is killed with SIGKILL and its stream moves. The fast tests check the
-command's one-line errors.
+(not enrolled). One worker is killed with SIGKILL and its stream moves. Two smaller scenarios
+run the same way: signed verdicts through Janus (tests/attested_janus_scenario.py), and one
+subscription as a worker makes it (tests/subscriber_scenario.py). The fast tests check the
+command's one-line errors and the subscriber's SDP.
 """
 
 from __future__ import annotations

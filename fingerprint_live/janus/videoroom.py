@@ -80,7 +80,8 @@ def without_bandwidth_estimate(sdp: str) -> str:
 
     A subscriber fed that extension runs aiortc's bandwidth estimator on every packet, in
     Python, and sends REMB reports that the VideoRoom drops (it relays each publisher at the
-    publisher's own rate): 2-4 ms of a pool worker's CPU per stream-second, for nothing.
+    publisher's own rate): about 5 ms of a pool worker's event loop per stream-second, for
+    nothing (BENCHMARKS.md, the receiver's density).
     """
     lines = sdp.splitlines(keepends=True)
     return "".join(line for line in lines
